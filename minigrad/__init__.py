@@ -1,0 +1,58 @@
+"""minigrad: a small, fast autograd library for learning how deep learning works inside.
+
+The API mirrors PyTorch's: ``minigrad.tensor``, ``x.backward()``, ``x.grad``, ``minigrad.no_grad()``,
+``minigrad.nn.functional.cross_entropy``... so what you learn here transfers, and the other way round.
+"""
+
+import numpy as _np
+
+from minigrad import kernels as _kernels  # first: it sets up Numba's cache folder before any compile)
+from minigrad.creation import (
+    arange,
+    default_generator,
+    eye,
+    from_numpy,
+    full,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from minigrad.engine import Tensor, enable_grad, is_grad_enabled, no_grad
+from minigrad.errors import DTypeError, GradientError, MinigradError, ShapeError, install_traceback_trimming
+from minigrad.gradcheck import gradcheck
+from minigrad.ops.arithmetic import clamp, maximum, minimum, where
+from minigrad.ops.matmul import matmul
+from minigrad.ops.pointwise import cos, exp, log, sin, sqrt
+from minigrad.ops.reductions import argmax, argmin, mean, var
+from minigrad.ops.reductions import max as max
+from minigrad.ops.reductions import min as min
+from minigrad.ops.reductions import sum as sum
+from minigrad.ops.shape import (
+    cat,
+    chunk,
+    flatten,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+
+float32 = _np.dtype(_np.float32)
+float64 = _np.dtype(_np.float64)
+int64 = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)
+
+__version__ = "0.1.0"
+
+install_traceback_trimming()

@@ -1,0 +1,110 @@
+"""Making tensors: from data, filled with a constant, or random from one seeded generator.
+
+Names and signatures follow PyTorch (``minigrad.tensor``, ``zeros``, ``randn``, ``manual_seed``...).
+Floating-point results are float32 unless ``dtype=`` says otherwise; integers are int64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array
+
+_generator = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the one generator behind ``randn``, ``rand``, ``randint``, ``randperm`` (and dropout, shuffling).
+
+    The same seed gives the same numbers, on every machine.
+    """
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def default_generator() -> np.random.Generator:
+    """The seeded NumPy generator every random operation in minigrad draws from."""
+    return _generator
+
+
+def _dtype(dtype, default=DEFAULT_DTYPE) -> np.dtype:
+    return default if dtype is None else np.dtype(dtype)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (a number, nested lists, or a NumPy array).
+
+    Python floats become float32, Python ints int64; a NumPy array keeps its float32/float64 dtype.
+    """
+    return Tensor(np.array(as_array(data, dtype), copy=True), requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares memory with ``array`` (no copy), as ``torch.from_numpy``."""
+    return Tensor(as_array(array, None))
+
+
+def _size(size) -> tuple[int, ...]:
+    """``zeros(2, 3)`` and ``zeros((2, 3))`` both mean shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.full(_size((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(t.shape, dtype=_dtype(dtype, t.dtype)), requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(t.shape, dtype=_dtype(dtype, t.dtype)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``arange(5)`` or ``arange(start, end, step)``: int64 when all three are integers, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if integral else DEFAULT_DTYPE
+    return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Samples from the standard normal distribution, drawn from the seeded generator."""
+    data = _generator.standard_normal(_size(size), dtype=_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Samples uniform on [0, 1), drawn from the seeded generator."""
+    return Tensor(_generator.random(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randint(low: int, high: int, size) -> Tensor:
+    """Integers uniform on [low, high), as int64."""
+    return Tensor(_generator.integers(low, high, size=_size((size,)), dtype=np.int64))
+
+
+def randperm(n: int) -> Tensor:
+    """A random permutation of 0..n-1, as int64."""
+    return Tensor(_generator.permutation(n).astype(np.int64))

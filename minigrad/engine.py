@@ -1,0 +1,367 @@
+"""The Tensor and the reverse-mode autograd engine.
+
+A :class:`Tensor` wraps a NumPy array. Every differentiable operation (in ``minigrad/ops``) computes its
+result with NumPy or a Numba kernel and records a :class:`Node`: the operation's name, its input tensors,
+and a ``backward`` function that maps the gradient of the output to the gradients of the inputs.
+
+``loss.backward()`` then walks those nodes from ``loss`` back to the leaves in reverse topological order,
+so every node has received the gradient from *all* its uses before it passes gradients on (a tensor
+used twice gets the sum of both contributions). The walk is iterative: a chain of 100,000 operations
+needs no recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from minigrad.errors import DTypeError, GradientError, ShapeError, shape_str
+
+# What ``minigrad.tensor(1.5)`` and ``minigrad.zeros(3)`` produce, like PyTorch's default dtype.
+DEFAULT_DTYPE = np.dtype(np.float32)
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations are being recorded for backward."""
+    return _GradMode.enabled
+
+
+class no_grad:
+    """Context manager (and decorator) that stops recording operations, like ``torch.no_grad``.
+
+    Inside it, results never require gradients: use it for evaluation and for optimizer updates.
+    """
+
+    def __enter__(self) -> None:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = False
+
+    def __exit__(self, *exc) -> None:
+        _GradMode.enabled = self._previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self) -> None:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = True
+
+
+class Node:
+    """How a tensor was made: ``name`` (e.g. ``"MulBackward"``), its ``inputs``, and ``backward``.
+
+    ``backward(grad)`` returns one gradient array (or None) per input. After ``loss.backward()`` the
+    node is *freed* (``backward`` set to None, inputs dropped) so that saved arrays can be reclaimed,
+    unless ``retain_graph=True``.
+    """
+
+    __slots__ = ("backward", "inputs", "name")
+
+    def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: Callable):
+        self.name, self.inputs, self.backward = name, inputs, backward
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it for automatic differentiation.
+
+    Create tensors with :func:`minigrad.tensor`, :func:`minigrad.zeros`, :func:`minigrad.randn`, ...
+    ``data`` is the underlying NumPy array; ``grad`` is a Tensor filled in by ``backward()`` for leaves
+    that require gradients (and for any tensor after ``retain_grad()``).
+    """
+
+    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "requires_grad")
+    __array_priority__ = 1000  # so that ``ndarray + Tensor`` calls Tensor.__radd__
+
+    def __init__(self, data: np.ndarray, requires_grad: bool = False):
+        if data.dtype not in SUPPORTED_DTYPES:
+            raise DTypeError(f"Tensor: dtype {data.dtype} is not supported; use one of "
+                             f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}.")
+        self.data = data
+        self.grad: Tensor | None = None
+        self._node: Node | None = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    # --- what a tensor is ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        """The shape (like PyTorch's ``size()``), or the size of one dimension."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation (inputs and parameters)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The node that produced this tensor, or None for a leaf."""
+        return self._node
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied). Refuses, like PyTorch, while it requires grad."""
+        if self.requires_grad:
+            raise GradientError("numpy(): this tensor requires grad, so its array is part of a graph. "
+                                "Call tensor.detach().numpy() instead.")
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ShapeError(f"item(): only a one-element tensor can be converted to a Python number; "
+                             f"this one has shape {shape_str(self.shape)} ({self.data.size} elements).")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(f"bool(): the truth value of a tensor with {self.data.size} elements is "
+                             "ambiguous. Use (t > 0).any() or .all() style checks on the array instead.")
+        return bool(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
+                               floatmode="maxprec_equal" if self.dtype.kind == "f" else "maxprec")
+        extras = []
+        if self.dtype not in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # --- gradient bookkeeping -------------------------------------------------------------------------
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf tensor. Returns the tensor itself."""
+        if requires_grad and self.dtype.kind != "f":
+            raise DTypeError(f"requires_grad_(): only floating-point tensors can require gradients; this one "
+                             f"is {self.dtype}. Convert it first, e.g. t.float().")
+        if not requires_grad and self._node is not None:
+            raise GradientError("requires_grad_(False): this tensor was produced by an operation; "
+                                "use t.detach() to get a tensor without history.")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Also fill in ``.grad`` for this non-leaf tensor during backward (leaves always get it)."""
+        if not self.requires_grad:
+            raise GradientError("retain_grad(): this tensor does not require grad.")
+        self._retains_grad = True
+
+    def detach(self) -> Tensor:
+        """A tensor that shares this one's data but has no history and does not require grad."""
+        return Tensor(self.data)
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        Leaf gradients *accumulate* into ``.grad`` across calls, as in PyTorch: call
+        ``optimizer.zero_grad()`` (or set ``t.grad = None``) before each new backward pass. The graph is
+        freed afterwards; pass ``retain_graph=True`` to call backward through it again.
+        """
+        if not self.requires_grad:
+            raise GradientError("backward(): this tensor does not require grad and has no graph. Did you "
+                                "create the inputs with requires_grad=True, or compute it under no_grad()?")
+        if gradient is None:
+            if self.data.size != 1:
+                raise GradientError(
+                    f"backward(): the tensor has shape {shape_str(self.shape)}; gradients can only be "
+                    "created implicitly for a scalar. Reduce it first (e.g. loss.sum() or loss.mean()), "
+                    "or pass backward(gradient=...) with the same shape.")
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ShapeError(f"backward(): gradient has shape {shape_str(seed.shape)} but the tensor has "
+                                 f"shape {shape_str(self.shape)}; they must match.")
+        run_backward(self, seed, retain_graph)
+
+
+def as_array(data, dtype=None) -> np.ndarray:
+    """``data`` (numbers, nested lists, an array or a Tensor) as an array of a dtype minigrad supports."""
+    if isinstance(data, Tensor):
+        data = data.data
+    array = np.asarray(data)
+    if dtype is not None:
+        return array.astype(dtype)
+    kind = array.dtype.kind
+    if kind == "f" and array.dtype not in (np.float32, np.float64):
+        raise DTypeError(f"tensor(): {array.dtype} is not supported; minigrad computes in float32 or "
+                         "float64. Pass dtype=minigrad.float32.")
+    if kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
+        return array.astype(DEFAULT_DTYPE)  # Python floats become float32, as in PyTorch
+    if kind in "iu":
+        return array.astype(np.int64)
+    if kind not in "fb":
+        raise DTypeError(f"tensor(): cannot make a tensor from data of dtype {array.dtype}; "
+                         "pass numbers, nested lists of numbers, or a NumPy array.")
+    return array
+
+
+def make_result(data: np.ndarray, inputs: Sequence[Tensor], backward: Callable, name: str) -> Tensor:
+    """The output of an operation: a Tensor, recorded in the graph if any input requires grad.
+
+    Every differentiable operation ends with this call. ``backward(grad)`` must return one gradient per
+    input (None where that input does not require grad), each with that input's shape.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out._retains_grad = data, None, False
+    if _GradMode.enabled and any(t.requires_grad for t in inputs):
+        out.requires_grad, out._node = True, Node(name, tuple(inputs), backward)
+    else:
+        out.requires_grad, out._node = False, None
+    return out
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor ``root`` depends on (through recorded operations), each after all its inputs.
+
+    An iterative depth-first search: a tensor is appended only once all of its inputs have been, so
+    reversing the list visits every tensor after every tensor that uses it.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._node is not None:
+            stack.extend((t, False) for t in tensor._node.inputs if t.requires_grad and id(t) not in visited)
+    return order
+
+
+def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
+    """Propagate ``seed`` (the gradient of ``root``) back through the graph to every leaf."""
+    order = topological_order(root)
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    for tensor in reversed(order):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        node = tensor._node
+        if node is None or tensor._retains_grad:
+            _accumulate(tensor, grad)
+        if node is None:
+            continue
+        if node.backward is None:
+            raise GradientError(
+                f"backward(): the graph through {node.name} was already freed by an earlier backward(). "
+                "Pass retain_graph=True to the first backward() if you need to go through it twice, "
+                "or recompute the forward pass.")
+        input_grads = node.backward(grad)
+        for inp, g in zip(node.inputs, input_grads):
+            if g is None or not inp.requires_grad:
+                continue
+            previous = grads.get(id(inp))
+            grads[id(inp)] = g if previous is None else previous + g
+        if not retain_graph:
+            node.backward, node.inputs = None, ()
+
+
+def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
+    if grad.dtype != tensor.dtype:
+        grad = grad.astype(tensor.dtype)
+    if tensor.grad is None:
+        # Copy: ``grad`` may be shared with another tensor's gradient or be a broadcast view.
+        tensor.grad = Tensor(np.array(grad, copy=True))
+    else:
+        tensor.grad.data = tensor.grad.data + grad
+
+
+# --- Tensor's operators and methods ------------------------------------------------------------------------
+# Each operation lives in minigrad/ops with its backward beside it; here they become Tensor methods, so that
+# ``a + b`` calls ``ops.arithmetic.add(a, b)``. (Imported last: the ops need Tensor, defined above.)
+from minigrad.ops import arithmetic, matmul, pointwise, reductions, shape  # noqa: E402
+
+_METHODS = {
+    "__add__": arithmetic.add, "__radd__": arithmetic.radd, "__sub__": arithmetic.sub,
+    "__rsub__": arithmetic.rsub, "__mul__": arithmetic.mul, "__rmul__": arithmetic.rmul,
+    "__truediv__": arithmetic.div, "__rtruediv__": arithmetic.rdiv, "__neg__": arithmetic.neg,
+    "__pow__": arithmetic.pow, "__rpow__": arithmetic.rpow, "__abs__": arithmetic.abs,
+    "__iadd__": arithmetic.iadd, "__isub__": arithmetic.isub, "__imul__": arithmetic.imul,
+    "__itruediv__": arithmetic.idiv,
+    "__eq__": arithmetic.eq, "__ne__": arithmetic.ne, "__lt__": arithmetic.lt, "__le__": arithmetic.le,
+    "__gt__": arithmetic.gt, "__ge__": arithmetic.ge,
+    "__matmul__": matmul.matmul, "__rmatmul__": lambda a, b: matmul.matmul(b, a),
+    "__getitem__": shape.getitem, "__setitem__": shape.setitem,
+    "add": arithmetic.add, "sub": arithmetic.sub, "mul": arithmetic.mul, "div": arithmetic.div,
+    "neg": arithmetic.neg, "pow": arithmetic.pow, "abs": arithmetic.abs, "maximum": arithmetic.maximum,
+    "minimum": arithmetic.minimum, "clamp": arithmetic.clamp, "clip": arithmetic.clamp,
+    "to": arithmetic.to_dtype, "matmul": matmul.matmul,
+    "exp": pointwise.exp, "log": pointwise.log, "sqrt": pointwise.sqrt, "sin": pointwise.sin,
+    "cos": pointwise.cos,
+    "sum": reductions.sum, "mean": reductions.mean, "var": reductions.var, "max": reductions.max,
+    "min": reductions.min, "argmax": reductions.argmax, "argmin": reductions.argmin,
+    "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten, "permute": shape.permute,
+    "transpose": shape.transpose, "expand": shape.expand, "squeeze": shape.squeeze,
+    "unsqueeze": shape.unsqueeze, "split": shape.split, "chunk": shape.chunk,
+}
+for _name, _op in _METHODS.items():
+    setattr(Tensor, _name, _op)
+Tensor.__hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
+Tensor.T = property(shape.T)
+Tensor.float = lambda self: arithmetic.to_dtype(self, np.float32)
+Tensor.double = lambda self: arithmetic.to_dtype(self, np.float64)
+Tensor.long = lambda self: arithmetic.to_dtype(self, np.int64)

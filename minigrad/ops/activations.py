@@ -1,0 +1,1 @@
+"""Activation functions (being written: relu, leaky_relu, sigmoid, tanh, gelu, silu)."""

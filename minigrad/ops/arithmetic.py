@@ -1,0 +1,300 @@
+"""Arithmetic with broadcasting: ``+ - * / **``, neg, abs, maximum, minimum, where, clamp, and dtype casts.
+
+Each operation is a forward (one NumPy call) and, right beside it, its backward. The step learners find
+hardest is :func:`unbroadcast`: if ``a`` of shape (3, 1) was broadcast to (3, 4) in the forward pass,
+each element of ``a`` was *used four times*, so its gradient is the sum of the four gradients — the
+backward of broadcasting is a sum over the broadcast dimensions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array, is_grad_enabled, make_result
+from minigrad.errors import DTypeError, GradientError, ShapeError, broadcast_shapes
+
+Scalar = int | float | bool
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the backward of broadcasting an input of that shape.
+
+    Dimensions broadcasting added on the left are summed away; dimensions that were 1 are summed with
+    ``keepdims`` so they stay 1.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    stretched = tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
+
+
+# --- dtype promotion ---------------------------------------------------------------------------------------
+
+def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion for minigrad's dtypes: the wider float if either is a float, else int64."""
+    if a == b:
+        return a
+    floats = [d for d in (a, b) if d.kind == "f"]
+    if floats:
+        return max(floats, key=lambda d: d.itemsize)
+    return np.dtype(np.int64)
+
+
+def to_dtype(x: Tensor, dtype) -> Tensor:
+    """``x.to(dtype)``: a cast; its backward casts the gradient back to ``x``'s dtype."""
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        raise DTypeError(f"to({dtype}): cannot cast a tensor that requires grad to a non-float dtype; "
+                         "call .detach() first if you want the values only.")
+    source = x.dtype
+    return make_result(x.data.astype(dtype), (x,), lambda g: (g.astype(source),), "ToCopyBackward")
+
+
+def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` as two tensors of one dtype; a Python number takes ``a``'s dtype (as in PyTorch)."""
+    if isinstance(b, Tensor):
+        if a.dtype != b.dtype:
+            dtype = result_dtype(a.dtype, b.dtype)
+            a, b = to_dtype(a, dtype), to_dtype(b, dtype)
+        return a, b
+    if isinstance(b, (int, float, bool, np.number, np.bool_)):
+        if a.dtype.kind != "f" and isinstance(b, (float, np.floating)):
+            a = to_dtype(a, DEFAULT_DTYPE)
+        return a, Tensor(np.asarray(b, dtype=a.dtype))
+    if isinstance(b, (np.ndarray, list, tuple)):
+        return as_tensor_pair(a, Tensor(as_array(b)))
+    raise DTypeError(f"cannot combine a tensor with a {type(b).__name__}; use a number, a NumPy array, "
+                     "or a minigrad tensor.")
+
+
+def _broadcasting(op: str, ufunc, a: Tensor, b: Tensor) -> np.ndarray:
+    """``ufunc(a, b)``; a failure to broadcast becomes a ShapeError that shows the two shapes aligned."""
+    try:
+        return ufunc(a.data, b.data)
+    except ValueError:
+        __tracebackhide__ = True
+        broadcast_shapes(op, a.shape, b.shape)
+        raise
+
+
+# --- + - * / ----------------------------------------------------------------------------------------------
+
+def add(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+
+    def backward(g):
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(g, b.shape) if b.requires_grad else None)
+
+    return make_result(_broadcasting("add", np.add, a, b), (a, b), backward, "AddBackward")
+
+
+def sub(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+
+    def backward(g):
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(-g, b.shape) if b.requires_grad else None)
+
+    return make_result(_broadcasting("sub", np.subtract, a, b), (a, b), backward, "SubBackward")
+
+
+def mul(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+
+    def backward(g):
+        return (unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                unbroadcast(g * a.data, b.shape) if b.requires_grad else None)
+
+    return make_result(_broadcasting("mul", np.multiply, a, b), (a, b), backward, "MulBackward")
+
+
+def div(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    """True division; integer inputs give a float32 result, as in PyTorch."""
+    a, b = as_tensor_pair(a, b)
+    if a.dtype.kind != "f":
+        a, b = to_dtype(a, DEFAULT_DTYPE), to_dtype(b, DEFAULT_DTYPE)
+    out = _broadcasting("div", np.divide, a, b)
+
+    def backward(g):
+        ga = g / b.data
+        return (unbroadcast(ga, a.shape) if a.requires_grad else None,
+                unbroadcast(-ga * out, b.shape) if b.requires_grad else None)  # d(a/b)/db = -(a/b)/b
+
+    return make_result(out, (a, b), backward, "DivBackward")
+
+
+def radd(a: Tensor, b: Scalar) -> Tensor:
+    return add(a, b)
+
+
+def rsub(a: Tensor, b: Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+    return sub(b, a)
+
+
+def rmul(a: Tensor, b: Scalar) -> Tensor:
+    return mul(a, b)
+
+
+def rdiv(a: Tensor, b: Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+    return div(b, a)
+
+
+def neg(a: Tensor) -> Tensor:
+    return make_result(-a.data, (a,), lambda g: (-g,), "NegBackward")
+
+
+# --- powers and absolute value -------------------------------------------------------------------------
+
+def pow(a: Tensor, exponent: Tensor | Scalar) -> Tensor:
+    """``a ** exponent``. With a tensor exponent the gradient also flows to it: d(a^b)/db = a^b ln a."""
+    a, b = as_tensor_pair(a, exponent)
+    out = _broadcasting("pow", np.power, a, b)
+
+    def backward(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g * b.data * np.power(a.data, b.data - 1), a.shape)
+        if b.requires_grad:
+            # a^b ln a; where a == 0 the limit of a^b ln a is 0 for b > 0, which is what PyTorch returns.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = np.where(a.data == 0, 0, g * out * np.log(a.data))
+            gb = unbroadcast(gb.astype(b.dtype), b.shape)
+        return ga, gb
+
+    return make_result(out, (a, b), backward, "PowBackward")
+
+
+def rpow(a: Tensor, base: Scalar) -> Tensor:
+    a, b = as_tensor_pair(a, base)
+    return pow(b, a)
+
+
+def abs(a: Tensor) -> Tensor:
+    """|a|; the gradient is sign(a), taken as 0 at a == 0 (as PyTorch does)."""
+    return make_result(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "AbsBackward")
+
+
+# --- choosing between values -----------------------------------------------------------------------------
+
+def maximum(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    """Elementwise max. Where ``a == b`` the gradient is split equally between them, as in PyTorch."""
+    return _select_larger("maximum", np.maximum, np.greater, a, b)
+
+
+def minimum(a: Tensor, b: Tensor | Scalar) -> Tensor:
+    """Elementwise min. Where ``a == b`` the gradient is split equally between them, as in PyTorch."""
+    return _select_larger("minimum", np.minimum, np.less, a, b)
+
+
+def _select_larger(op: str, ufunc, beats, a: Tensor, b) -> Tensor:
+    a, b = as_tensor_pair(a, b)
+    out = _broadcasting(op, ufunc, a, b)
+
+    def backward(g):
+        share_a = beats(a.data, b.data) + 0.5 * (a.data == b.data)  # 1 where a wins, 0.5 on ties
+        return (unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
+                unbroadcast(g * (1 - share_a), b.shape) if b.requires_grad else None)
+
+    return make_result(out, (a, b), backward, op.capitalize() + "Backward")
+
+
+def where(condition: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``. Each side gets the gradient where it was chosen."""
+    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if mask.dtype != np.bool_:
+        raise DTypeError(f"where(): condition must be a bool tensor (e.g. x > 0), got {mask.dtype}.")
+    if isinstance(a, Tensor):
+        a, b = as_tensor_pair(a, b)
+    elif isinstance(b, Tensor):
+        b, a = as_tensor_pair(b, a)
+    else:
+        raise DTypeError("where(): at least one of the two values must be a tensor.")
+    try:
+        out = np.where(mask, a.data, b.data)
+    except ValueError:
+        __tracebackhide__ = True
+        broadcast_shapes("where", mask.shape, a.shape, b.shape)
+        raise
+
+    def backward(g):
+        return (unbroadcast(np.where(mask, g, 0), a.shape) if a.requires_grad else None,
+                unbroadcast(np.where(mask, 0, g), b.shape) if b.requires_grad else None)
+
+    return make_result(out, (a, b), backward, "WhereBackward")
+
+
+def clamp(a: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+    """Limit values to [min, max]. The gradient passes where ``min <= a <= max`` (boundaries included)."""
+    if min is None and max is None:
+        raise ValueError("clamp(): give at least one of min= and max=.")
+    out = np.clip(a.data, min, max)
+
+    def backward(g):
+        inside = np.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (g * inside,)
+
+    return make_result(out, (a,), backward, "ClampBackward")
+
+
+clip = clamp
+
+
+# --- comparisons (no gradient: the result is a bool mask) ---------------------------------------------------
+
+def _compare(op: str, ufunc):
+    def compare(a: Tensor, b) -> Tensor:
+        a, b = as_tensor_pair(a, b)
+        return Tensor(_broadcasting(op, ufunc, a, b))
+
+    compare.__name__ = op
+    return compare
+
+
+eq, ne = _compare("eq", np.equal), _compare("ne", np.not_equal)
+lt, le = _compare("lt", np.less), _compare("le", np.less_equal)
+gt, ge = _compare("gt", np.greater), _compare("ge", np.greater_equal)
+
+
+# --- in-place operators: ``p -= lr * p.grad`` inside ``no_grad()`` -------------------------------------
+
+def _inplace(symbol: str, op, ufunc):
+    def inplace(a: Tensor, b) -> Tensor:
+        if a.requires_grad and is_grad_enabled():
+            if a.is_leaf:
+                raise GradientError(
+                    f"x {symbol}= ...: x is a leaf tensor that requires grad; changing it in place while "
+                    "gradients are recorded would lose its history. For a parameter update, do it inside "
+                    f"`with minigrad.no_grad():`; otherwise write x = x {symbol} y to make a new tensor.")
+            return op(a, b)  # a new node: the graph stays correct, and the name now points to it
+        value = b.data if isinstance(b, Tensor) else b
+        try:
+            ufunc(a.data, value, out=a.data, casting="same_kind")
+        except TypeError:
+            __tracebackhide__ = True
+            raise DTypeError(f"x {symbol}= y: the result cannot be stored in place in x of dtype {a.dtype}; "
+                             f"write x = x {symbol} y instead.") from None
+        except ValueError:
+            __tracebackhide__ = True
+            broadcast_shapes(f"x {symbol}= y (in place, so the result must keep x's shape)",
+                             a.shape, np.shape(value))
+            raise ShapeError(f"x {symbol}= y: y of shape {np.shape(value)} broadcasts to a shape larger than "
+                             f"x's {a.shape}; an in-place result must keep x's shape.") from None
+        return a
+
+    return inplace
+
+
+iadd = _inplace("+", add, np.add)
+isub = _inplace("-", sub, np.subtract)
+imul = _inplace("*", mul, np.multiply)
+idiv = _inplace("/", div, np.divide)
