@@ -28,6 +28,7 @@ from minigrad.creation import (
 from minigrad.engine import Tensor, enable_grad, is_grad_enabled, no_grad
 from minigrad.errors import DTypeError, GradientError, MinigradError, ShapeError, install_traceback_trimming
 from minigrad.gradcheck import gradcheck
+from minigrad.ops.activations import relu, sigmoid, tanh
 from minigrad.ops.arithmetic import clamp, maximum, minimum, where
 from minigrad.ops.matmul import matmul
 from minigrad.ops.pointwise import cos, exp, log, sin, sqrt
@@ -47,6 +48,7 @@ from minigrad.ops.shape import (
     transpose,
     unsqueeze,
 )
+from minigrad.ops.softmax import log_softmax, softmax
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)

@@ -333,7 +333,7 @@ def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
 # --- Tensor's operators and methods ------------------------------------------------------------------------
 # Each operation lives in minigrad/ops with its backward beside it; here they become Tensor methods, so that
 # ``a + b`` calls ``ops.arithmetic.add(a, b)``. (Imported last: the ops need Tensor, defined above.)
-from minigrad.ops import arithmetic, matmul, pointwise, reductions, shape  # noqa: E402
+from minigrad.ops import activations, arithmetic, matmul, pointwise, reductions, shape, softmax  # noqa: E402
 
 _METHODS = {
     "__add__": arithmetic.add, "__radd__": arithmetic.radd, "__sub__": arithmetic.sub,
@@ -357,6 +357,8 @@ _METHODS = {
     "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten, "permute": shape.permute,
     "transpose": shape.transpose, "expand": shape.expand, "squeeze": shape.squeeze,
     "unsqueeze": shape.unsqueeze, "split": shape.split, "chunk": shape.chunk,
+    "relu": activations.relu, "sigmoid": activations.sigmoid, "tanh": activations.tanh,
+    "softmax": softmax.softmax, "log_softmax": softmax.log_softmax,
 }
 for _name, _op in _METHODS.items():
     setattr(Tensor, _name, _op)
