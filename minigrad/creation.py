@@ -6,6 +6,8 @@ Floating-point results are float32 unless ``dtype=`` says otherwise; integers ar
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array
@@ -60,7 +62,11 @@ def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.full(_size((size,)), fill_value, dtype=_dtype(dtype)), requires_grad=requires_grad)
+    """A tensor filled with ``fill_value``; without ``dtype`` it follows the value, as in PyTorch:
+    ``full((2,), 7)`` is int64, ``full((2,), True)`` bool, ``full((2,), 7.0)`` float32."""
+    if dtype is None:
+        dtype = as_array(fill_value).dtype
+    return Tensor(np.full(_size((size,)), fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -82,7 +88,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if integral else DEFAULT_DTYPE
-    return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+    if np.dtype(dtype).kind != "f":
+        return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+    # start + i * step in float64, rounded once: each value is the nearest float32 to the intended one.
+    # (NumPy's float32 arange accumulates rounding error: arange(-3, 3, 0.3)[10] is -4.8e-07, not 0.)
+    count = max(math.ceil((end - start) / step), 0)
+    values = start + step * np.arange(count, dtype=np.float64)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -100,8 +112,10 @@ def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(_generator.random(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def randint(low: int, high: int, size) -> Tensor:
-    """Integers uniform on [low, high), as int64."""
+def randint(low: int, high: int | tuple[int, ...], size: tuple[int, ...] | None = None) -> Tensor:
+    """Integers uniform on [low, high), as int64: ``randint(0, 10, (3,))``, or ``randint(10, (3,))``."""
+    if size is None:
+        low, high, size = 0, low, high
     return Tensor(_generator.integers(low, high, size=_size((size,)), dtype=np.int64))
 
 

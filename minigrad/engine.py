@@ -8,11 +8,19 @@ and a ``backward`` function that maps the gradient of the output to the gradient
 so every node has received the gradient from *all* its uses before it passes gradients on (a tensor
 used twice gets the sum of both contributions). The walk is iterative: a chain of 100,000 operations
 needs no recursion.
+
+Gradients *accumulate*, as in PyTorch: ``backward()`` adds into each leaf's ``.grad``, it does not
+overwrite it. That is what makes a tensor used in several places get the sum of its gradients, and what
+lets you add up gradients over several mini-batches. The price: before each new training step you must
+clear them, with ``optimizer.zero_grad()`` or ``t.grad = None`` — forget it and every step uses the sum of
+all previous gradients. Setting ``.grad`` to None (what PyTorch's ``zero_grad()`` does by default) rather
+than to zeros lets the next backward start afresh without adding to an array of zeros.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -36,30 +44,35 @@ class no_grad:
     """Context manager (and decorator) that stops recording operations, like ``torch.no_grad``.
 
     Inside it, results never require gradients: use it for evaluation and for optimizer updates.
+    ``@no_grad()`` and ``@no_grad`` both decorate a function, as in PyTorch.
     """
+
+    _enabled = False  # the grad mode inside the block
+
+    def __new__(cls, fn: Callable | None = None):
+        self = super().__new__(cls)
+        return self(fn) if callable(fn) else self  # bare ``@no_grad`` is called with the function
 
     def __enter__(self) -> None:
         self._previous = _GradMode.enabled
-        _GradMode.enabled = False
+        _GradMode.enabled = self._enabled
 
     def __exit__(self, *exc) -> None:
         _GradMode.enabled = self._previous
 
     def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
 
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
 class enable_grad(no_grad):
-    """Context manager that turns recording back on inside a ``no_grad`` block."""
+    """Context manager (and decorator) that turns recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = True
+    _enabled = True
 
 
 class Node:
@@ -68,12 +81,17 @@ class Node:
     ``backward(grad)`` returns one gradient array (or None) per input. After ``loss.backward()`` the
     node is *freed* (``backward`` set to None, inputs dropped) so that saved arrays can be reclaimed,
     unless ``retain_graph=True``.
+
+    ``versions`` records each input's version counter when the node was made. An in-place change
+    (``x += 1``, ``x[0] = 5``) bumps the counter, so backward can refuse to compute a gradient from
+    values that are no longer there, instead of silently returning a wrong one.
     """
 
-    __slots__ = ("backward", "inputs", "name")
+    __slots__ = ("backward", "inputs", "name", "versions")
 
     def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: Callable):
         self.name, self.inputs, self.backward = name, inputs, backward
+        self.versions = tuple(t._version for t in inputs)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -87,7 +105,7 @@ class Tensor:
     that require gradients (and for any tensor after ``retain_grad()``).
     """
 
-    __slots__ = ("__weakref__", "_node", "_retains_grad", "data", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_node", "_retains_grad", "_version", "data", "grad", "requires_grad")
     __array_priority__ = 1000  # so that ``ndarray + Tensor`` calls Tensor.__radd__
 
     def __init__(self, data: np.ndarray, requires_grad: bool = False):
@@ -98,6 +116,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._node: Node | None = None
         self._retains_grad = False
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -167,23 +186,51 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ShapeError(f"bool(): the truth value of a tensor with {self.data.size} elements is "
-                             "ambiguous. Use (t > 0).any() or .all() style checks on the array instead.")
+                             "ambiguous. Say which you mean: (t > 0).any() or (t > 0).all().")
         return bool(self.data)
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along dim 0, each recorded like ``t[i]`` (so ``a, b = t`` keeps gradients)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Whether any element (along ``dim``) is non-zero, as a bool tensor."""
+        return Tensor(np.asarray(np.any(self.data, axis=dim, keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is non-zero, as a bool tensor."""
+        return Tensor(np.asarray(np.all(self.data, axis=dim, keepdims=keepdim)))
+
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """For ``np.asarray(t)`` (shares memory) and ``np.array(t)`` (NumPy asks for a copy)."""
+        array = self.data if dtype is None else self.data.astype(dtype)
+        return array.copy() if copy and array is self.data else array
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
-                               floatmode="maxprec_equal" if self.dtype.kind == "f" else "maxprec")
+        """PyTorch's format: ``tensor([[1., 2.]], requires_grad=True)``, four decimals unless whole."""
+        float_style = _float_style(self.data) if self.dtype.kind == "f" else "maxprec"
+        # PyTorch wraps at 80 columns but does not count the closing bracket; 81 here gives its lines.
+        body = np.array2string(self.data, separator=", ", precision=4, floatmode=float_style,
+                               prefix="tensor(", max_line_width=81).replace(", ..., ", ",  ..., ")
         extras = []
-        if self.dtype not in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(np.bool_)):
-            extras.append(f"dtype={self.dtype}")
+        if self.data.size == 0 and self.ndim != 1:
+            extras.append(f"size={self.shape}")
+        if self.dtype != DEFAULT_DTYPE and (self.data.size == 0 or self.dtype.kind == "f"):
+            extras.append(f"dtype=minigrad.{self.dtype}")  # ints and bools are plain from their values
         if self._node is not None:
             extras.append(f"grad_fn={self._node!r}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        text = "tensor(" + body
+        width = len(text) - text.rfind("\n") + 1  # the last line, measured as PyTorch measures it
+        for extra in extras:  # each on a new line when it would pass 80 columns
+            if width + len(extra) + 2 > 80:
+                text, width = text + ",\n       " + extra, 7 + len(extra)
+            else:
+                text, width = text + ", " + extra, width + len(extra) + 2
+        return text + ")"
 
     # --- gradient bookkeeping -------------------------------------------------------------------------
 
@@ -208,12 +255,14 @@ class Tensor:
         """A tensor that shares this one's data but has no history and does not require grad."""
         return Tensor(self.data)
 
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         Leaf gradients *accumulate* into ``.grad`` across calls, as in PyTorch: call
         ``optimizer.zero_grad()`` (or set ``t.grad = None``) before each new backward pass. The graph is
-        freed afterwards; pass ``retain_graph=True`` to call backward through it again.
+        freed afterwards; pass ``retain_graph=True`` to call backward through it again. With ``inputs``,
+        only those tensors' ``.grad`` are filled in (leaves or not); every other ``.grad`` is left alone.
         """
         if not self.requires_grad:
             raise GradientError("backward(): this tensor does not require grad and has no graph. Did you "
@@ -230,7 +279,21 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ShapeError(f"backward(): gradient has shape {shape_str(seed.shape)} but the tensor has "
                                  f"shape {shape_str(self.shape)}; they must match.")
-        run_backward(self, seed, retain_graph)
+        run_backward(self, seed, retain_graph, inputs)
+
+
+def _float_style(data: np.ndarray) -> str:
+    """NumPy's ``floatmode`` that prints like PyTorch: whole numbers as ``1.``, others as ``1.5000``.
+
+    Like PyTorch (and NumPy), values spanning more than a factor 1000, or beyond 1e8, switch to
+    scientific notation; PyTorch then shows four decimals even for whole numbers.
+    """
+    values = np.abs(data[np.isfinite(data) & (data != 0)])
+    if values.size == 0:
+        return "maxprec"
+    whole = bool(np.all(values == np.floor(values)))
+    scientific = values.max() >= 1e8 or values.max() > 1000 * values.min()
+    return "maxprec" if whole and not scientific else "fixed"
 
 
 def as_array(data, dtype=None) -> np.ndarray:
@@ -260,12 +323,14 @@ def make_result(data: np.ndarray, inputs: Sequence[Tensor], backward: Callable, 
     Every differentiable operation ends with this call. ``backward(grad)`` must return one gradient per
     input (None where that input does not require grad), each with that input's shape.
     """
-    out = Tensor.__new__(Tensor)
-    out.data, out.grad, out._retains_grad = data, None, False
-    if _GradMode.enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad, out._node = True, Node(name, tuple(inputs), backward)
-    else:
-        out.requires_grad, out._node = False, None
+    out = Tensor.__new__(Tensor)  # skips __init__'s dtype check: ops produce supported dtypes
+    out.data, out.grad, out._retains_grad, out._version = data, None, False, 0
+    out.requires_grad, out._node = False, None
+    if _GradMode.enabled:
+        for t in inputs:  # a plain loop: this runs for every operation, and any() over a generator is slower
+            if t.requires_grad:
+                out.requires_grad, out._node = True, Node(name, tuple(inputs), backward)
+                break
     return out
 
 
@@ -292,16 +357,21 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
-    """Propagate ``seed`` (the gradient of ``root``) back through the graph to every leaf."""
+@no_grad()  # the backward functions work on plain arrays; nothing they do is recorded
+def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> None:
+    """Propagate ``seed`` (the gradient of ``root``) back through the graph to every leaf (or to
+    ``inputs`` only, when given)."""
     order = topological_order(root)
+    targets = None if inputs is None else {id(t) for t in inputs}
     grads: dict[int, np.ndarray] = {id(root): seed}
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
         node = tensor._node
-        if node is None or tensor._retains_grad:
+        wanted = node is None or tensor._retains_grad  # leaves, and tensors that asked
+        if wanted if targets is None else id(tensor) in targets:
             _accumulate(tensor, grad)
         if node is None:
             continue
@@ -310,10 +380,16 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 f"backward(): the graph through {node.name} was already freed by an earlier backward(). "
                 "Pass retain_graph=True to the first backward() if you need to go through it twice, "
                 "or recompute the forward pass.")
+        if tensor._version or any(t._version != v for t, v in zip(node.inputs, node.versions)):
+            raise GradientError(_modified_in_place(node, tensor))
         input_grads = node.backward(grad)
         for inp, g in zip(node.inputs, input_grads):
             if g is None or not inp.requires_grad:
                 continue
+            if g.shape != inp.data.shape:
+                raise GradientError(f"backward(): {node.name} returned a gradient of shape "
+                                    f"{shape_str(g.shape)} for an input of shape {shape_str(inp.shape)}; "
+                                    "each gradient must have its input's shape (see unbroadcast).")
             previous = grads.get(id(inp))
             grads[id(inp)] = g if previous is None else previous + g
         if not retain_graph:
@@ -327,7 +403,23 @@ def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
         # Copy: ``grad`` may be shared with another tensor's gradient or be a broadcast view.
         tensor.grad = Tensor(np.array(grad, copy=True))
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.data = np.asarray(tensor.grad.data + grad)  # 0-d + 0-d gives a NumPy scalar
+
+
+def mark_modified(tensor: Tensor) -> None:
+    """Record that ``tensor``'s values were changed in place (see :class:`Node`)."""
+    tensor._version += 1
+
+
+def _modified_in_place(node: Node, output: Tensor) -> str:
+    if output._version:
+        which = f"its output (shape {shape_str(output.shape)})"
+    else:
+        i = next(i for i, (t, v) in enumerate(zip(node.inputs, node.versions)) if t._version != v)
+        which = f"its input {i} (shape {shape_str(node.inputs[i].shape)})"
+    return (f"backward(): {node.name} needs {which}, but it was changed in place (x += ..., x[...] = ...) "
+            "after the forward pass used it, so its gradient can no longer be computed correctly. Make a "
+            "new tensor instead (x = x + 1), or change it only after backward().")
 
 
 # --- Tensor's operators and methods ------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def broadcast_shapes(op: str, *shapes: tuple[int, ...], fix: str | None = None) 
     for column in range(-ndim, 0):
         sizes = {s[column] for s in shapes if len(s) >= -column} - {1}
         if len(sizes) > 1:
-            raise ShapeError(_broadcast_message(op, shapes, column, fix))
+            # ``from None``: this is usually raised while handling NumPy's terser error, which adds nothing.
+            raise ShapeError(_broadcast_message(op, shapes, column, fix)) from None
         result.append(sizes.pop() if sizes else 1)
     return tuple(result)
 
@@ -96,33 +97,51 @@ def _is_internal(tb) -> bool:
     return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
 
 
+def _frames(tb) -> list:
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    return frames
+
+
 def trim_traceback(tb):
     """Drop the trailing minigrad frames from a traceback, keeping at least one frame.
 
     The message already says what went wrong; the frames inside minigrad only push the learner's own line
     out of sight.
     """
-    frames = []
-    while tb is not None:
-        frames.append(tb)
-        tb = tb.tb_next
+    frames = _frames(tb)
     keep = len(frames)
     while keep > 1 and _is_internal(frames[keep - 1]):
         keep -= 1
     if keep == len(frames):
-        return frames[0] if frames else None
+        return tb
     frames[keep - 1].tb_next = None
     return frames[0]
 
 
+def _trimmed(error: BaseException, tb):
+    """The traceback to show for ``error``; also hides an exception it replaced inside minigrad.
+
+    (An op that turns NumPy's ValueError into a ShapeError would otherwise print both, and the first one,
+    with its frames inside minigrad, is exactly what the learner does not need.)
+    """
+    context = error.__context__
+    replaced_inside = context is not None and all(map(_is_internal, _frames(context.__traceback__)))
+    if replaced_inside and error.__cause__ is None:
+        error.__suppress_context__ = True
+    return trim_traceback(tb)
+
+
 def _excepthook(etype, value, tb, _previous=sys.excepthook):
     if isinstance(value, MinigradError):
-        tb = trim_traceback(tb)
+        tb = _trimmed(value, tb)
     _previous(etype, value, tb)
 
 
 def _ipython_handler(shell, etype, value, tb, tb_offset=None):
-    shell.showtraceback((etype, value, trim_traceback(tb)), tb_offset=tb_offset)
+    shell.showtraceback((etype, value, _trimmed(value, tb)), tb_offset=tb_offset)
 
 
 def install_traceback_trimming() -> None:
@@ -131,6 +150,10 @@ def install_traceback_trimming() -> None:
     In plain Python this wraps ``sys.excepthook`` (only when nobody else has replaced it); in IPython and
     Jupyter it registers a handler for :class:`MinigradError` alone. Every other exception is untouched,
     and ``minigrad.errors.trim_traceback`` is the whole mechanism, should you want to read it.
+
+    ``import minigrad`` calls it. Jupyter and IPython create their shell before any cell runs, so that is
+    enough there; only if minigrad was imported *before* an IPython shell was started (an embedded
+    shell, say) call it again once the shell exists.
     """
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _excepthook

@@ -47,36 +47,24 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
                              "(in float32 rounding error swamps them). Pass x.double() instead.")
 
     rng = np.random.default_rng(seed)
-    outputs = _as_tuple(fn(*inputs))
+    outputs = [out for out in _as_tuple(fn(*inputs)) if out.dtype.kind == "f"]  # indices have no gradient
     directions = [rng.standard_normal(out.shape) for out in outputs]
 
-    def projected(values: Sequence[Tensor]) -> float:
+    def projected() -> float:
+        values = [out for out in _as_tuple(fn(*inputs)) if out.dtype.kind == "f"]
         return float(sum(np.sum(o.data * v) for o, v in zip(values, directions)))
 
-    analytic = _analytic_gradients(inputs, checked, outputs, directions)
+    analytic = _analytic_gradients([inputs[i] for i in checked], outputs, directions)
     failures = []
-    with no_grad():
-        for i in checked:
-            if not inputs[i].data.flags.c_contiguous:
-                inputs[i].data = np.ascontiguousarray(inputs[i].data)
-            x = inputs[i].data
-            flat = x.reshape(-1)  # a view: perturbing it perturbs the input
-            positions = np.arange(x.size)
-            if max_elements is not None and x.size > max_elements:
-                positions = np.sort(rng.choice(x.size, size=max_elements, replace=False))
-            numeric = np.empty(positions.size)
-            for k, j in enumerate(positions):
-                original = flat[j]
-                flat[j] = original + eps
-                plus = projected(_as_tuple(fn(*inputs)))
-                flat[j] = original - eps
-                minus = projected(_as_tuple(fn(*inputs)))
-                flat[j] = original
-                numeric[k] = (plus - minus) / (2 * eps)
-            report = _compare(names[i], x.shape, positions, analytic[i].reshape(-1)[positions], numeric,
-                              atol, rtol)
-            if report:
-                failures.append(report)
+    for i, grad in zip(checked, analytic):
+        positions = np.arange(inputs[i].data.size)
+        if max_elements is not None and positions.size > max_elements:
+            positions = np.sort(rng.choice(positions.size, size=max_elements, replace=False))
+        numeric = _numeric_gradient(inputs[i], positions, projected, eps)
+        report = _compare(names[i], inputs[i].shape, positions, grad.reshape(-1)[positions], numeric,
+                          atol, rtol)
+        if report:
+            failures.append(report)
     if not failures:
         return True
     message = "gradcheck failed.\n" + "\n".join(failures)
@@ -90,25 +78,53 @@ def _as_tuple(result) -> tuple[Tensor, ...]:
     return (result,) if isinstance(result, Tensor) else tuple(result)
 
 
-def _analytic_gradients(inputs, checked, outputs, directions) -> dict[int, np.ndarray]:
-    """``v^T J`` for each checked input, by one backward pass; the inputs' own .grad is restored after."""
-    saved = {i: inputs[i].grad for i in checked}
+def _analytic_gradients(inputs: list[Tensor], outputs, directions) -> list[np.ndarray]:
+    """``v^T J`` for each input, by one backward pass that fills in only the inputs' ``.grad`` (restored
+    after, so neither the inputs nor any parameter ``fn`` uses is left with a changed ``.grad``)."""
+    saved = [t.grad for t in inputs]
     try:
-        for i in checked:
-            inputs[i].grad = None
+        for t in inputs:
+            t.grad = None
         total = None
         for out, v in zip(outputs, directions):
-            if not out.requires_grad:
-                continue
-            term = (out * Tensor(v.astype(out.dtype))).sum()
-            total = term if total is None else total + term
+            if out.requires_grad:
+                term = (out * Tensor(v.astype(out.dtype))).sum()
+                total = term if total is None else total + term
         if total is not None:
-            total.backward()
-        return {i: (inputs[i].grad.data if inputs[i].grad is not None else np.zeros(inputs[i].shape))
-                for i in checked}
+            total.backward(inputs=inputs)
+        return [t.grad.data if t.grad is not None else np.zeros(t.shape) for t in inputs]
     finally:
-        for i, grad in saved.items():
-            inputs[i].grad = grad
+        for t, grad in zip(inputs, saved):
+            t.grad = grad
+
+
+def _numeric_gradient(x: Tensor, positions: np.ndarray, projected: Callable[[], float],
+                      eps: float) -> np.ndarray:
+    """Central differences of ``projected()`` for the elements of ``x`` at flat ``positions``.
+
+    Each element is nudged in place and put back, even if ``fn`` raises; ``x.data`` is the same array
+    after as before.
+    """
+    original_data = x.data
+    if not original_data.flags.c_contiguous:  # so that the flat view below writes into x.data
+        x.data = original_data.copy(order="C")
+    flat = x.data.reshape(-1)
+    numeric = np.empty(positions.size)
+    try:
+        with no_grad():
+            for k, j in enumerate(positions):
+                value = flat[j]
+                try:
+                    flat[j] = value + eps
+                    plus = projected()
+                    flat[j] = value - eps
+                    minus = projected()
+                finally:
+                    flat[j] = value
+                numeric[k] = (plus - minus) / (2 * eps)
+    finally:
+        x.data = original_data
+    return numeric
 
 
 def _compare(name, shape, positions, analytic, numeric, atol, rtol) -> str | None:
@@ -117,7 +133,8 @@ def _compare(name, shape, positions, analytic, numeric, atol, rtol) -> str | Non
     bad = ~(error <= allowed)  # also catches NaN
     if not bad.any():
         return None
-    worst = int(np.nanargmax(np.where(bad, error / allowed, -np.inf))) if not np.isnan(error).all() else 0
+    badness = np.where(np.isnan(error), np.inf, error / allowed)  # a NaN is the worst of all
+    worst = int(np.argmax(np.where(bad, badness, -1.0)))
     index = tuple(int(v) for v in np.unravel_index(positions[worst], shape)) if shape else ()
     relative = error[worst] / max(np.abs(numeric[worst]), np.finfo(np.float64).tiny)
     return (f"  {name} (shape {tuple(shape)}): {int(bad.sum())} of {len(positions)} checked elements "

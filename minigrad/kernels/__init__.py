@@ -9,8 +9,22 @@ to import a kernel, so we point it at a per-user cache folder *before* the first
 """
 
 import os
+import stat
 import sys
 import tempfile
+
+
+def _is_private_dir(path: str) -> bool:
+    """A folder we can write that nobody else can: only then is it safe to load compiled code from it.
+
+    (A shared temp folder is writable by everyone; another user could plant a poisoned cache there.)
+    """
+    if not os.access(path, os.W_OK):
+        return False
+    if not hasattr(os, "getuid"):  # Windows: temp folders are per user already
+        return True
+    info = os.stat(path)
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _user_cache_dir() -> str:
@@ -19,10 +33,10 @@ def _user_cache_dir() -> str:
     for candidate in (os.path.join(base, "minigrad", "numba"),
                       os.path.join(tempfile.gettempdir(), f"minigrad-numba-{user}")):
         try:
-            os.makedirs(candidate, exist_ok=True)
+            os.makedirs(candidate, mode=0o700, exist_ok=True)
         except OSError:
             continue
-        if os.access(candidate, os.W_OK):
+        if _is_private_dir(candidate):
             return candidate
     return tempfile.mkdtemp(prefix="minigrad-numba-")
 
@@ -32,7 +46,8 @@ def configure_numba_cache() -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     here = os.path.dirname(os.path.abspath(__file__))
-    if os.access(here, os.W_OK):
+    pycache = os.path.join(here, "__pycache__")  # where Numba writes, next to the kernels' source
+    if os.access(pycache if os.path.isdir(pycache) else here, os.W_OK):
         return
     os.environ["NUMBA_CACHE_DIR"] = _user_cache_dir()
     if "numba" in sys.modules:  # numba read its configuration already: tell it directly

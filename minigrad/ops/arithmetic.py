@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array, is_grad_enabled, make_result
-from minigrad.errors import DTypeError, GradientError, ShapeError, broadcast_shapes
+from minigrad.engine import (
+    DEFAULT_DTYPE,
+    Tensor,
+    as_array,
+    is_grad_enabled,
+    make_result,
+    mark_modified,
+)
+from minigrad.errors import DTypeError, GradientError, ShapeError, broadcast_shapes, shape_str
 
 Scalar = int | float | bool
+_NUMBERS = (int, float, np.integer, np.floating, np.bool_)  # what as_tensor_pair takes as a Scalar
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -42,15 +50,23 @@ def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 def to_dtype(x: Tensor, dtype) -> Tensor:
-    """``x.to(dtype)``: a cast; its backward casts the gradient back to ``x``'s dtype."""
+    """``x.to(dtype)``: a cast; its backward casts the gradient back to ``x``'s dtype.
+
+    A cast to an integer or bool dtype ends the graph (the result does not require grad), as in PyTorch.
+    """
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
-    if x.requires_grad and dtype.kind != "f":
-        raise DTypeError(f"to({dtype}): cannot cast a tensor that requires grad to a non-float dtype; "
-                         "call .detach() first if you want the values only.")
+    if dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
     source = x.dtype
     return make_result(x.data.astype(dtype), (x,), lambda g: (g.astype(source),), "ToCopyBackward")
+
+
+# A Python number joins a tensor's dtype unless it is of a higher kind (bool < int < float), as in PyTorch:
+# int64 tensor * 2.5 is float32, bool tensor + 2 is int64, float64 tensor * 2.5 stays float64.
+_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
+_DTYPE_OF_KIND = {1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
 
 
 def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
@@ -60,9 +76,10 @@ def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
             dtype = result_dtype(a.dtype, b.dtype)
             a, b = to_dtype(a, dtype), to_dtype(b, dtype)
         return a, b
-    if isinstance(b, (int, float, bool, np.number, np.bool_)):
-        if a.dtype.kind != "f" and isinstance(b, (float, np.floating)):
-            a = to_dtype(a, DEFAULT_DTYPE)
+    if isinstance(b, _NUMBERS):
+        number_rank = 0 if isinstance(b, (bool, np.bool_)) else 1 if isinstance(b, (int, np.integer)) else 2
+        if number_rank > _KIND_RANK[a.dtype.kind]:
+            a = to_dtype(a, _DTYPE_OF_KIND[number_rank])
         return a, Tensor(np.asarray(b, dtype=a.dtype))
     if isinstance(b, (np.ndarray, list, tuple)):
         return as_tensor_pair(a, Tensor(as_array(b)))
@@ -71,9 +88,13 @@ def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
 
 
 def _broadcasting(op: str, ufunc, a: Tensor, b: Tensor) -> np.ndarray:
-    """``ufunc(a, b)``; a failure to broadcast becomes a ShapeError that shows the two shapes aligned."""
+    """``ufunc(a, b)``; a failure to broadcast becomes a ShapeError that shows the two shapes aligned.
+
+    The result is always an array: on 0-d inputs a ufunc returns a NumPy scalar, which cannot be updated
+    in place.
+    """
     try:
-        return ufunc(a.data, b.data)
+        return np.asarray(ufunc(a.data, b.data))
     except ValueError:
         __tracebackhide__ = True
         broadcast_shapes(op, a.shape, b.shape)
@@ -113,16 +134,18 @@ def mul(a: Tensor, b: Tensor | Scalar) -> Tensor:
 
 
 def div(a: Tensor, b: Tensor | Scalar) -> Tensor:
-    """True division; integer inputs give a float32 result, as in PyTorch."""
+    """True division; integer inputs give a float32 result, and x / 0 is ±inf or NaN, as in PyTorch."""
     a, b = as_tensor_pair(a, b)
     if a.dtype.kind != "f":
         a, b = to_dtype(a, DEFAULT_DTYPE), to_dtype(b, DEFAULT_DTYPE)
-    out = _broadcasting("div", np.divide, a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _broadcasting("div", np.divide, a, b)
 
     def backward(g):
-        ga = g / b.data
-        return (unbroadcast(ga, a.shape) if a.requires_grad else None,
-                unbroadcast(-ga * out, b.shape) if b.requires_grad else None)  # d(a/b)/db = -(a/b)/b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g / b.data
+            return (unbroadcast(ga, a.shape) if a.requires_grad else None,
+                    unbroadcast(-ga * out, b.shape) if b.requires_grad else None)  # d(a/b)/db = -(a/b)/b
 
     return make_result(out, (a, b), backward, "DivBackward")
 
@@ -146,25 +169,35 @@ def rdiv(a: Tensor, b: Scalar) -> Tensor:
 
 
 def neg(a: Tensor) -> Tensor:
-    return make_result(-a.data, (a,), lambda g: (-g,), "NegBackward")
+    if a.dtype == np.bool_:
+        raise DTypeError("neg: `-` is not defined for a bool tensor; use `~mask` or where(mask, ...) "
+                         f"(tensor of shape {shape_str(a.shape)}).")
+    return make_result(np.asarray(-a.data), (a,), lambda g: (-g,), "NegBackward")
 
 
 # --- powers and absolute value -------------------------------------------------------------------------
 
 def pow(a: Tensor, exponent: Tensor | Scalar) -> Tensor:
-    """``a ** exponent``. With a tensor exponent the gradient also flows to it: d(a^b)/db = a^b ln a."""
+    r"""``a ** exponent``. With a tensor exponent the gradient also flows to it.
+
+    :math:`\partial a^b / \partial a = b\, a^{b-1}`, taken as 0 where :math:`b = 0` (:math:`a^0 = 1`
+    is constant, even at :math:`a = 0` where :math:`0 \cdot 0^{-1}` would give NaN).
+    :math:`\partial a^b / \partial b = a^b \ln a`, taken as 0 where :math:`a = 0` and :math:`b \ge 0`
+    (the limit of :math:`a^b \ln a` for :math:`b > 0`). Both choices are PyTorch's.
+    """
     a, b = as_tensor_pair(a, exponent)
-    out = _broadcasting("pow", np.power, a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _broadcasting("pow", np.power, a, b)
 
     def backward(g):
         ga = gb = None
-        if a.requires_grad:
-            ga = unbroadcast(g * b.data * np.power(a.data, b.data - 1), a.shape)
-        if b.requires_grad:
-            # a^b ln a; where a == 0 the limit of a^b ln a is 0 for b > 0, which is what PyTorch returns.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = np.where(a.data == 0, 0, g * out * np.log(a.data))
-            gb = unbroadcast(gb.astype(b.dtype), b.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.requires_grad:
+                ga = np.where(b.data == 0, 0, g * b.data * np.power(a.data, b.data - 1))
+                ga = unbroadcast(ga.astype(a.dtype), a.shape)
+            if b.requires_grad:
+                gb = np.where((a.data == 0) & (b.data >= 0), 0, g * out * np.log(a.data))
+                gb = unbroadcast(gb.astype(b.dtype), b.shape)
         return ga, gb
 
     return make_result(out, (a, b), backward, "PowBackward")
@@ -177,7 +210,7 @@ def rpow(a: Tensor, base: Scalar) -> Tensor:
 
 def abs(a: Tensor) -> Tensor:
     """|a|; the gradient is sign(a), taken as 0 at a == 0 (as PyTorch does)."""
-    return make_result(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "AbsBackward")
+    return make_result(np.asarray(np.abs(a.data)), (a,), lambda g: (g * np.sign(a.data),), "AbsBackward")
 
 
 # --- choosing between values -----------------------------------------------------------------------------
@@ -197,7 +230,7 @@ def _select_larger(op: str, ufunc, beats, a: Tensor, b) -> Tensor:
     out = _broadcasting(op, ufunc, a, b)
 
     def backward(g):
-        share_a = beats(a.data, b.data) + 0.5 * (a.data == b.data)  # 1 where a wins, 0.5 on ties
+        share_a = (beats(a.data, b.data) + 0.5 * (a.data == b.data)).astype(out.dtype)  # 0.5 on ties
         return (unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
                 unbroadcast(g * (1 - share_a), b.shape) if b.requires_grad else None)
 
@@ -208,13 +241,14 @@ def where(condition: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
     """``a`` where ``condition`` is true, else ``b``. Each side gets the gradient where it was chosen."""
     mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if mask.dtype != np.bool_:
-        raise DTypeError(f"where(): condition must be a bool tensor (e.g. x > 0), got {mask.dtype}.")
+        raise DTypeError(f"where(): condition must be a bool tensor (e.g. x > 0), got {mask.dtype} of shape "
+                         f"{shape_str(mask.shape)}; compare it first, e.g. where(c != 0, a, b).")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(as_array(a))  # where(mask, 1.0, 0.0): two numbers make a float32 result
     if isinstance(a, Tensor):
         a, b = as_tensor_pair(a, b)
-    elif isinstance(b, Tensor):
-        b, a = as_tensor_pair(b, a)
     else:
-        raise DTypeError("where(): at least one of the two values must be a tensor.")
+        b, a = as_tensor_pair(b, a)
     try:
         out = np.where(mask, a.data, b.data)
     except ValueError:
@@ -230,17 +264,29 @@ def where(condition: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
 
 
 def clamp(a: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-    """Limit values to [min, max]. The gradient passes where ``min <= a <= max`` (boundaries included)."""
+    """Limit values to [min, max]. The gradient passes where ``min <= a <= max`` (boundaries included).
+
+    Where ``min > max`` every value becomes ``max``, as in PyTorch. An integer tensor with a float bound
+    gives a float32 result.
+    """
     if min is None and max is None:
-        raise ValueError("clamp(): give at least one of min= and max=.")
-    out = np.clip(a.data, min, max)
+        raise ValueError(f"clamp(): give at least one of min= and max= (tensor of shape "
+                         f"{shape_str(a.shape)}).")
+    for bound in (min, max):
+        if bound is not None:
+            if not isinstance(bound, _NUMBERS):
+                raise DTypeError(f"clamp(): min and max must be numbers, got a {type(bound).__name__}; for "
+                                 "elementwise bounds use minimum(maximum(x, low), high).")
+            a, _ = as_tensor_pair(a, bound)
+    low, high = (None if v is None else np.asarray(v, dtype=a.dtype) for v in (min, max))
+    out = np.asarray(np.clip(a.data, low, high))
 
     def backward(g):
         inside = np.ones(a.shape, dtype=bool)
-        if min is not None:
-            inside &= a.data >= min
-        if max is not None:
-            inside &= a.data <= max
+        if low is not None:
+            inside &= a.data >= low
+        if high is not None:
+            inside &= a.data <= high
         return (g * inside,)
 
     return make_result(out, (a,), backward, "ClampBackward")
@@ -253,6 +299,8 @@ clip = clamp
 
 def _compare(op: str, ufunc):
     def compare(a: Tensor, b) -> Tensor:
+        if not isinstance(b, (Tensor, *_NUMBERS, np.ndarray, list, tuple)):
+            return NotImplemented  # so that ``t == None`` is False, as in PyTorch
         a, b = as_tensor_pair(a, b)
         return Tensor(_broadcasting(op, ufunc, a, b))
 
@@ -276,6 +324,9 @@ def _inplace(symbol: str, op, ufunc):
                     "gradients are recorded would lose its history. For a parameter update, do it inside "
                     f"`with minigrad.no_grad():`; otherwise write x = x {symbol} y to make a new tensor.")
             return op(a, b)  # a new node: the graph stays correct, and the name now points to it
+        if not a.data.flags.writeable:
+            raise ShapeError(f"x {symbol}= y: x of shape {shape_str(a.shape)} is a read-only view (made by "
+                             f"expand(), whose elements share memory); write x = x {symbol} y instead.")
         value = b.data if isinstance(b, Tensor) else b
         try:
             ufunc(a.data, value, out=a.data, casting="same_kind")
@@ -289,6 +340,7 @@ def _inplace(symbol: str, op, ufunc):
                              a.shape, np.shape(value))
             raise ShapeError(f"x {symbol}= y: y of shape {np.shape(value)} broadcasts to a shape larger than "
                              f"x's {a.shape}; an in-place result must keep x's shape.") from None
+        mark_modified(a)
         return a
 
     return inplace

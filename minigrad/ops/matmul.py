@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.engine import Tensor, make_result
+from minigrad.engine import Tensor, as_array, make_result
 from minigrad.errors import ShapeError, broadcast_shapes, shape_str
 from minigrad.ops.arithmetic import as_tensor_pair, unbroadcast
 
@@ -19,8 +19,11 @@ def _swap(m: np.ndarray) -> np.ndarray:
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    """``a @ b``. A 1-d ``a`` is a row vector and a 1-d ``b`` a column vector (that dim is then removed)."""
-    a, b = as_tensor_pair(a, b)
+    """``a @ b``. A 1-d ``a`` is a row vector and a 1-d ``b`` a column vector (that dim is then removed).
+
+    Either operand may be a NumPy array or nested lists (``array @ tensor`` gives a tensor).
+    """
+    a, b = as_tensor_pair(a if isinstance(a, Tensor) else Tensor(as_array(a)), b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dim, got shapes {shape_str(a.shape)} and "
                          f"{shape_str(b.shape)}. For scaling by a number use `*`.")
@@ -33,7 +36,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         out = np.matmul(a2, b2)
     except ValueError:
         __tracebackhide__ = True
-        broadcast_shapes("matmul (batch dims)", a2.shape[:-2], b2.shape[:-2])
+        broadcast_shapes(f"matmul: shapes {shape_str(a.shape)} @ {shape_str(b.shape)}: their batch dims",
+                         a2.shape[:-2], b2.shape[:-2], fix="")
         raise
 
     def backward(g):

@@ -2,6 +2,9 @@
 
 The backward of a reduction is a broadcast: every element that fed into ``sum`` receives the output's
 gradient unchanged (``mean`` divides it by the count). ``max`` sends it only to the element that won.
+
+Empty tensors follow PyTorch: the sum over nothing is 0, the mean of nothing is NaN (0/0), and ``max``
+refuses a dimension of size 0, since there is no largest element of an empty set.
 """
 
 from __future__ import annotations
@@ -20,18 +23,25 @@ Dim = int | tuple[int, ...] | None
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def normalize_dims(op: str, dim: Dim, ndim: int) -> tuple[int, ...]:
-    """``dim`` as a sorted tuple of non-negative axes; all axes when ``dim`` is None."""
-    if dim is None:
+def normalize_dims(op: str, dim: Dim, ndim: int, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes; all axes when ``dim`` is None or ``()``.
+
+    A 0-d tensor accepts dim 0 and -1 (and gives ``()``), as in PyTorch. Naming a dim twice is an error.
+    ``shape``, when given, is shown in the error message.
+    """
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim or ())
+    if not dims:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    bound = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+    bound = builtins.max(ndim, 1)
+    described = f"shape {shape_str(shape)}" if shape is not None else f"{ndim} dimension(s)"
     for d in dims:
-        if not -bound <= d < bound:
-            raise ShapeError(f"{op}(): dim {d} is out of range for a tensor with {ndim} dimension(s); "
+        if not isinstance(d, (int, np.integer)) or not -bound <= d < bound:
+            raise ShapeError(f"{op}(): dim {d!r} is out of range for a tensor with {described}; "
                              f"valid dims are {-bound}..{bound - 1}.")
-    normalized = tuple(sorted({d % bound for d in dims}))
-    return () if ndim == 0 else normalized
+    normalized = sorted(int(d) % bound for d in dims)
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"{op}(): dims {dims} name the same dimension twice (tensor with {described}).")
+    return () if ndim == 0 else tuple(normalized)
 
 
 def expand_back(grad: np.ndarray, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -41,61 +51,100 @@ def expand_back(grad: np.ndarray, shape: tuple[int, ...], dims: tuple[int, ...],
     return np.broadcast_to(grad, shape)
 
 
+def _count(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    """How many elements each output element of a reduction over ``dims`` summarises."""
+    return int(np.prod([shape[d] for d in dims], dtype=np.int64))
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{op}(): needs a floating-point tensor, got {x.dtype} of shape "
+                         f"{shape_str(x.shape)}; call x.float() first.")
+
+
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    dims = normalize_dims("sum", dim, x.ndim)
-    out = np.sum(x.data, axis=dims, keepdims=keepdim)
-    backward = lambda g: (expand_back(g, x.shape, dims, keepdim),)  # noqa: E731
-    return make_result(np.asarray(out), (x,), backward, "SumBackward")
+    """Sum over ``dim`` (all dims when None). Integer and bool tensors sum to int64, as in PyTorch."""
+    dims = normalize_dims("sum", dim, x.ndim, x.shape)
+    dtype = None if x.dtype.kind == "f" else np.int64
+    out = np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim, dtype=dtype))
+    return make_result(out, (x,), lambda g: (expand_back(g, x.shape, dims, keepdim),), "SumBackward")
 
 
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    dims = normalize_dims("mean", dim, x.ndim)
-    if x.dtype.kind != "f":
-        raise DTypeError(f"mean(): needs a floating-point tensor, got {x.dtype}; call x.float() first.")
-    count = int(np.prod([x.shape[d] for d in dims]))
-    out = np.asarray(np.mean(x.data, axis=dims, keepdims=keepdim))
+    """Mean over ``dim``; NaN over an empty set (0/0), as in PyTorch."""
+    _require_float("mean", x)
+    dims = normalize_dims("mean", dim, x.ndim, x.shape)
+    count = _count(x.shape, dims)
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim) / x.dtype.type(count))
 
     def backward(g):
-        return (expand_back(g / count, x.shape, dims, keepdim),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (expand_back(g / x.dtype.type(count), x.shape, dims, keepdim),)
 
     return make_result(out, (x,), backward, "MeanBackward")
 
 
-def var(x: Tensor, dim: Dim = None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
+def var(x: Tensor, dim: Dim = None, *, correction: float = 1, keepdim: bool = False) -> Tensor:
     r"""Variance :math:`\frac{1}{N - c}\sum (x - \bar x)^2`; ``correction=1`` (Bessel's) is PyTorch's default.
 
     Gradient: :math:`\frac{2 (x - \bar x)}{N - c}` times the output's gradient (the :math:`\bar x` terms
-    cancel because the deviations sum to zero).
+    cancel because the deviations sum to zero). When :math:`N \le c` the divisor is 0, as in PyTorch:
+    the variance is NaN (or inf), not an error.
     """
-    dims = normalize_dims("var", dim, x.ndim)
-    count = int(np.prod([x.shape[d] for d in dims]))
-    centered = x.data - np.mean(x.data, axis=dims, keepdims=True)
-    denominator = builtins.max(count - correction, 0)
+    _require_float("var", x)
+    dims = normalize_dims("var", dim, x.ndim, x.shape)
+    count = _count(x.shape, dims)
+    divisor = x.dtype.type(builtins.max(count - correction, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(np.sum(centered * centered, axis=dims, keepdims=keepdim) / denominator)
+        centered = x.data - np.sum(x.data, axis=dims, keepdims=True) / x.dtype.type(count)
+        out = np.asarray(np.sum(centered * centered, axis=dims, keepdims=keepdim) / divisor)
 
     def backward(g):
-        return (expand_back(g, x.shape, dims, keepdim) * (2 / denominator) * centered,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (expand_back(g, x.shape, dims, keepdim) * (2 / divisor) * centered,)
 
-    return make_result(out.astype(x.dtype), (x,), backward, "VarBackward")
+    return make_result(out, (x,), backward, "VarBackward")
+
+
+# --- max and min ------------------------------------------------------------------------------------------
+
+def _reduction_axis(op: str, x: Tensor, dim) -> int:
+    """The one axis ``max(dim=...)`` reduces (0 for a 0-d tensor); it must not be empty."""
+    if not isinstance(dim, (int, np.integer)):
+        raise ShapeError(f"{op}(): dim must be a single int, got {dim!r} (tensor of shape "
+                         f"{shape_str(x.shape)}); reduce one dim at a time.")
+    (axis,) = normalize_dims(op, dim, x.ndim, x.shape) or (0,)
+    if x.ndim and x.shape[axis] == 0:
+        raise ShapeError(f"{op}(): dim {dim} of the tensor of shape {shape_str(x.shape)} has size 0, so "
+                         f"there is no {op} along it.")
+    return axis
+
+
+def _refuse_empty(op: str, x: Tensor) -> None:
+    if x.data.size == 0:
+        raise ShapeError(f"{op}(): the tensor of shape {shape_str(x.shape)} is empty, so it has no {op}; "
+                         "pass dim= to reduce along a dim of nonzero size.")
 
 
 def _extreme(op: str, pick, arg_pick, x: Tensor, dim, keepdim: bool):
-    if x.data.size == 0:
-        raise ShapeError(f"{op}(): cannot take the {op} of an empty tensor of shape {shape_str(x.shape)}.")
     if dim is None:
         # Over all elements: ties share the gradient equally, as in PyTorch's full reduction.
+        _refuse_empty(op, x)
         out = np.asarray(pick(x.data))
 
         def backward_all(g):
-            winners = x.data == out
+            winners = np.isnan(x.data) if np.isnan(out) else x.data == out
             return (winners * (g / np.count_nonzero(winners)),)
 
         return make_result(out, (x,), backward_all, op.capitalize() + "Backward")
 
-    (axis,) = normalize_dims(op, dim, x.ndim) or (0,)
-    indices = np.expand_dims(arg_pick(x.data, axis=axis), axis) if x.ndim else np.zeros((), np.int64)
-    values = np.take_along_axis(x.data, indices, axis=axis) if x.ndim else x.data.copy()
+    axis = _reduction_axis(op, x, dim)
+    if x.ndim == 0:
+        indices, values = np.zeros((), np.int64), x.data.copy()
+    else:
+        indices = np.expand_dims(arg_pick(x.data, axis=axis), axis)  # the first index on ties
+        values = np.take_along_axis(x.data, indices, axis=axis)
 
     def backward(g):
         grad = np.zeros(x.shape, dtype=g.dtype)
@@ -106,9 +155,9 @@ def _extreme(op: str, pick, arg_pick, x: Tensor, dim, keepdim: bool):
         return (grad,)
 
     if not keepdim and x.ndim:
-        values, indices = values.squeeze(axis), indices.squeeze(axis)
+        values = values.squeeze(axis)
     result = make_result(values, (x,), backward, op.capitalize() + "Backward")
-    return ValuesIndices(result, Tensor(indices.astype(np.int64)))
+    return ValuesIndices(result, Tensor(indices if keepdim or not x.ndim else indices.squeeze(axis)))
 
 
 def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -121,14 +170,23 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
     return _extreme("min", np.min, np.argmin, x, dim, keepdim)
 
 
+def _arg_extreme(op: str, arg_pick, x: Tensor, dim, keepdim: bool) -> Tensor:
+    """Index of the extreme element, in the flattened tensor when ``dim`` is None; not differentiable."""
+    if dim is not None:
+        axis = _reduction_axis(op, x, dim)
+        if x.ndim == 0:
+            return Tensor(np.zeros((), np.int64))
+        return Tensor(np.asarray(arg_pick(x.data, axis=axis, keepdims=keepdim), dtype=np.int64))
+    _refuse_empty(op, x)
+    index = np.asarray(arg_pick(x.data), dtype=np.int64)
+    return Tensor(index.reshape((1,) * x.ndim) if keepdim else index)
+
+
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the largest element (of the flattened tensor when ``dim`` is None); not differentiable."""
-    if dim is None:
-        return Tensor(np.asarray(np.argmax(x.data), dtype=np.int64))
-    return max(x, dim, keepdim).indices
+    """Index of the largest element (first on ties); of the flattened tensor when ``dim`` is None."""
+    return _arg_extreme("argmax", np.argmax, x, dim, keepdim)
 
 
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return Tensor(np.asarray(np.argmin(x.data), dtype=np.int64))
-    return min(x, dim, keepdim).indices
+    """Index of the smallest element (first on ties); of the flattened tensor when ``dim`` is None."""
+    return _arg_extreme("argmin", np.argmin, x, dim, keepdim)

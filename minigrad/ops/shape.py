@@ -8,19 +8,26 @@ picked twice (``x[[0, 0]]`` uses ``x[0]`` twice, so it gets two gradients).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
-from minigrad.engine import Tensor, is_grad_enabled, make_result
+from minigrad.engine import Tensor, is_grad_enabled, make_result, mark_modified
 from minigrad.errors import DTypeError, GradientError, ShapeError, shape_str
-from minigrad.ops.arithmetic import unbroadcast
+from minigrad.ops.arithmetic import result_dtype, to_dtype, unbroadcast
 from minigrad.ops.reductions import normalize_dims
 
 
 def _sizes(sizes) -> tuple[int, ...]:
     """``reshape(2, 3)`` and ``reshape((2, 3))`` mean the same."""
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+
+
+def _axis(op: str, dim: int, x: Tensor) -> int | None:
+    """One dim as a non-negative axis, or None for a 0-d tensor (which accepts dim 0 and -1)."""
+    (axis,) = normalize_dims(op, dim, x.ndim, x.shape) or (None,)
+    return axis
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -40,11 +47,16 @@ view = reshape
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims ``start_dim..end_dim`` into one, e.g. (N, C, H, W) -> (N, C*H*W) with start_dim=1."""
+    """Merge dims ``start_dim..end_dim`` into one, e.g. (N, C, H, W) -> (N, C*H*W) with start_dim=1.
+
+    A 0-d tensor becomes shape (1,), as in PyTorch.
+    """
+    start, end = _axis("flatten", start_dim, x), _axis("flatten", end_dim, x)
     if x.ndim == 0:
         return reshape(x, 1)
-    normalize_dims("flatten", (start_dim, end_dim), x.ndim)
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ShapeError(f"flatten(): start_dim {start_dim} comes after end_dim {end_dim} in a tensor of "
+                         f"shape {shape_str(x.shape)}.")
     merged = int(np.prod(x.shape[start:end + 1]))
     return reshape(x, (*x.shape[:start], merged, *x.shape[end + 1:]))
 
@@ -52,18 +64,22 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder dimensions: output dim ``i`` is input dim ``dims[i]``."""
     dims = _sizes(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise ShapeError(f"permute(): {dims} is not a permutation of the {x.ndim} dims of a tensor of shape "
-                         f"{shape_str(x.shape)}.")
-    inverse = np.argsort([d % x.ndim for d in dims])
-    return make_result(x.data.transpose(dims), (x,), lambda g: (g.transpose(inverse),), "PermuteBackward")
+    if len(dims) != x.ndim:
+        raise ShapeError(f"permute(): {dims} has {len(dims)} dims, but the tensor of shape "
+                         f"{shape_str(x.shape)} has {x.ndim}; list each of its dims once.")
+    normalize_dims("permute", dims, x.ndim, x.shape)  # in range, none repeated
+    axes = tuple(d % x.ndim for d in dims)
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    return make_result(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),), "PermuteBackward")
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions. Its backward swaps them back."""
-    normalize_dims("transpose", (dim0, dim1), x.ndim)
-    out = np.swapaxes(x.data, dim0, dim1)
-    return make_result(out, (x,), lambda g: (np.swapaxes(g, dim0, dim1),), "TransposeBackward")
+    axis0, axis1 = _axis("transpose", dim0, x), _axis("transpose", dim1, x)
+    if x.ndim == 0:
+        return reshape(x, ())
+    out = np.swapaxes(x.data, axis0, axis1)
+    return make_result(out, (x,), lambda g: (np.swapaxes(g, axis0, axis1),), "TransposeBackward")
 
 
 def T(x: Tensor) -> Tensor:
@@ -75,6 +91,12 @@ def expand(x: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying; -1 keeps a size. The backward sums (see unbroadcast)."""
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand(): sizes {sizes} have fewer dims than the tensor of shape "
+                         f"{shape_str(x.shape)}; expand can only add dims, on the left.")
+    if -1 in sizes[:lead]:
+        raise ShapeError(f"expand(): -1 (keep the size) cannot be used for the new leading dims of {sizes}; "
+                         f"the tensor has shape {shape_str(x.shape)}.")
     target = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     try:
         out = np.broadcast_to(x.data, target)
@@ -85,19 +107,22 @@ def expand(x: Tensor, *sizes) -> Tensor:
     return make_result(out, (x,), lambda g: (unbroadcast(g, x.shape),), "ExpandBackward")
 
 
-def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
-    """Remove dims of size 1 (all of them, or only ``dim`` when it has size 1, as in PyTorch)."""
-    if dim is None:
-        shape = tuple(s for s in x.shape if s != 1)
-    else:
-        (d,) = normalize_dims("squeeze", dim, x.ndim) or (None,)
-        shape = x.shape if d is None or x.shape[d] != 1 else x.shape[:d] + x.shape[d + 1:]
-    return reshape(x, shape)
+def squeeze(x: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+    """Remove dims of size 1: all of them, or those among ``dim`` that have size 1.
+
+    As in PyTorch, a named dim whose size is not 1 is left alone rather than refused.
+    """
+    dims = normalize_dims("squeeze", dim, x.ndim, x.shape)
+    return reshape(x, tuple(s for d, s in enumerate(x.shape) if not (s == 1 and d in dims)))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at position ``dim`` (counting in the output, so -1 appends)."""
-    (d,) = normalize_dims("unsqueeze", dim, x.ndim + 1)
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ShapeError(f"unsqueeze(): dim {dim} is out of range for a tensor of shape "
+                         f"{shape_str(x.shape)}; valid dims are {-x.ndim - 1}..{x.ndim} (positions in the "
+                         "result).")
+    d = dim % (x.ndim + 1)
     return reshape(x, (*x.shape[:d], 1, *x.shape[d:]))
 
 
@@ -123,14 +148,20 @@ def _is_basic(index) -> bool:
     return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
 
 
+def _select(x: Tensor, index) -> np.ndarray:
+    """``x.data[index]``; out of bounds is an IndexError that shows the shape (as in PyTorch, an
+    IndexError: ``for row in t`` relies on it to stop)."""
+    try:
+        return x.data[index]
+    except IndexError as e:
+        __tracebackhide__ = True
+        raise IndexError(f"indexing: {e} (tensor of shape {shape_str(x.shape)}).") from None
+
+
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with slices, integers, integer arrays and bool masks, as in NumPy and PyTorch."""
     index = _numpy_index(index)
-    try:
-        out = x.data[index]
-    except IndexError as e:
-        __tracebackhide__ = True
-        raise ShapeError(f"indexing: {e} (tensor of shape {shape_str(x.shape)}).") from None
+    out = _select(x, index)
     basic = _is_basic(index)
 
     def backward(g):
@@ -145,27 +176,65 @@ def getitem(x: Tensor, index) -> Tensor:
 
 
 def setitem(x: Tensor, index, value) -> None:
-    """``x[index] = value``, in place. Allowed only where it cannot corrupt a gradient."""
-    if x.requires_grad and is_grad_enabled():
+    """``x[index] = value``, in place. Allowed only where it cannot corrupt or silently cut a gradient.
+
+    Assignment is not recorded in the graph: so ``x`` must not require grad (its old values may be saved
+    for backward), and neither may ``value`` (its gradient would be lost without a word). Under
+    ``no_grad()`` both are fine: that is how parameters are initialised and updated.
+    """
+    if is_grad_enabled() and x.requires_grad:
         raise GradientError("x[...] = value: in-place assignment to a tensor that requires grad would "
                             "change values backward needs. Build a new tensor instead (where(), cat()), or "
                             "do it inside `with minigrad.no_grad():` if you are updating parameters.")
-    x.data[_numpy_index(index)] = value.data if isinstance(value, Tensor) else value
+    if is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad:
+        raise GradientError("x[...] = value: value requires grad, but assignment into x is not recorded, so "
+                            "its gradient would be lost. Build the result from the pieces instead, e.g. "
+                            "stack([...]) of the rows or where(mask, value, x).")
+    if not x.data.flags.writeable:
+        raise ShapeError(f"x[...] = value: x of shape {shape_str(x.shape)} is a read-only view (made by "
+                         "expand(), whose elements share memory);"
+                         " assign into a copy instead, e.g. y = x * 1.")
+    index = _numpy_index(index)
+    source = np.asarray(value.data if isinstance(value, Tensor) else value)
+    target = np.shape(_select(x, index))
+    while source.ndim > len(target) and source.shape[0] == 1:
+        source = source[0]  # as in PyTorch: t[0] = ones(1) drops the value's extra leading 1s
+    try:
+        x.data[index] = source
+    except ValueError:
+        __tracebackhide__ = True
+        raise ShapeError(f"x[...] = value: value of shape {shape_str(source.shape)} does not fit the "
+                         f"selected part {shape_str(target)} of x of shape {shape_str(x.shape)}; it must "
+                         "broadcast to it.") from None
+    mark_modified(x)
 
 
 # --- joining and splitting --------------------------------------------------------------------------------
 
+def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    return shape[:axis] + shape[axis + 1:]
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim; the backward slices the gradient back into pieces."""
+    """Join tensors along an existing dim; the backward slices the gradient back into pieces.
+
+    Mixed dtypes are promoted as in ``+`` (int64 and float32 give float32).
+    """
     tensors = list(tensors)
     if not tensors:
         raise ShapeError("cat(): expected a non-empty list of tensors.")
-    (axis,) = normalize_dims("cat", dim, tensors[0].ndim)
+    first = tensors[0]
     for i, t in enumerate(tensors):
-        if t.ndim != tensors[0].ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, tensors[0].shape))
-                                            if k != axis):
+        if t.ndim == 0:
+            raise ShapeError(f"cat(): tensor {i} is 0-d and has no dim to join along; use stack() to make a "
+                             "new dim, or t.reshape(1) first.")
+    (axis,) = normalize_dims("cat", dim, first.ndim, first.shape)
+    for i, t in enumerate(tensors):
+        if t.ndim != first.ndim or _without(t.shape, axis) != _without(first.shape, axis):
             raise ShapeError(f"cat(): tensor {i} has shape {shape_str(t.shape)} but tensor 0 has "
-                             f"{shape_str(tensors[0].shape)}; all dims except dim {axis} must match.")
+                             f"{shape_str(first.shape)}; all dims except dim {axis} must match.")
+    dtype = functools.reduce(result_dtype, (t.dtype for t in tensors))
+    tensors = [to_dtype(t, dtype) for t in tensors]
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     out = np.concatenate([t.data for t in tensors], axis=axis)
     return make_result(out, tensors, lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
@@ -174,26 +243,32 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim."""
     tensors = list(tensors)
+    if not tensors:
+        raise ShapeError("stack(): expected a non-empty list of tensors.")
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
-        raise ShapeError(f"stack(): all tensors must have the same shape, got {sorted(shapes)}.")
+        listed = ", ".join(shape_str(t.shape) for t in tensors)
+        raise ShapeError(f"stack(): all tensors must have the same shape, got {listed}.")
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the given sizes."""
-    (axis,) = normalize_dims("split", dim, x.ndim)
+    if x.ndim == 0:
+        raise ShapeError("split(): a 0-d tensor has no dim to split; reshape it to (1,) first.")
+    axis = _axis("split", dim, x)
     length = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise ShapeError(f"split(): split_size must be positive, got {step}.")
-        sizes = [min(step, length - start) for start in range(0, length, step)] or [0]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0 or (step == 0 and length > 0):
+            raise ShapeError(f"split(): split_size must be positive, got {step} (dim {axis} of shape "
+                             f"{shape_str(x.shape)}).")
+        sizes = [min(step, length - start) for start in range(0, length, step or 1)] or [0]
     else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != length:
-            raise ShapeError(f"split(): sections {sizes} add up to {sum(sizes)}, but dim {axis} of shape "
-                             f"{shape_str(x.shape)} has size {length}.")
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length or min(sizes, default=0) < 0:
+            raise ShapeError(f"split(): sections {sizes} must be non-negative and add up to {length}, the "
+                             f"size of dim {axis} of shape {shape_str(x.shape)}.")
     starts = np.concatenate([[0], np.cumsum(sizes)])
     slicer = [slice(None)] * x.ndim
     pieces = []
@@ -204,6 +279,17 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    """``chunks`` pieces of (nearly) equal size along ``dim``."""
-    (axis,) = normalize_dims("chunk", dim, x.ndim)
-    return split(x, max(-(-x.shape[axis] // chunks), 1), dim)
+    """Up to ``chunks`` pieces of equal size along ``dim`` (the last may be smaller), as PyTorch's chunk.
+
+    Like PyTorch, it may return fewer pieces (6 in 4 chunks gives three of size 2), and a dim of size 0
+    gives ``chunks`` empty pieces.
+    """
+    if x.ndim == 0:
+        raise ShapeError("chunk(): a 0-d tensor has no dim to split; reshape it to (1,) first.")
+    if chunks <= 0:
+        raise ShapeError(f"chunk(): chunks must be positive, got {chunks} (tensor of shape "
+                         f"{shape_str(x.shape)}).")
+    length = x.shape[_axis("chunk", dim, x)]
+    if length == 0:
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-length // chunks), dim)

@@ -1,0 +1,287 @@
+r"""Row-wise softmax, log-softmax and cross-entropy kernels.
+
+Every kernel works on the rows of a C-contiguous 2-D array ``x`` of shape (rows, n): the operation in
+``minigrad/ops/softmax.py`` moves the softmax dimension last and reshapes, so one row is one softmax.
+
+Stability: :math:`\mathrm{softmax}(x)_j = e^{x_j} / \sum_k e^{x_k}` is unchanged when a constant is
+subtracted from every :math:`x_k`, so each kernel first finds the row maximum :math:`m` and exponentiates
+:math:`x_k - m \le 0`: no term can overflow, and the largest term is exactly 1, so the sum cannot
+underflow to 0 either.
+
+Sums are accumulated in float64 whatever the input dtype (a row of 50,000 float32 terms would otherwise
+lose about four digits). ``math.exp`` is a scalar libm call inside Numba (no SVML), and it is where these
+kernels spend their time; the exponent is computed in the input's dtype so that float32 rows call the
+faster single-precision ``expf``.
+
+Each kernel has a serial and a ``prange`` (parallel over rows) version; the wrappers at the bottom choose
+by size, because starting the thread pool costs more than a small softmax does.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# error_model="numpy": a division by zero gives inf/nan as in NumPy, with no Python check per division.
+kernel = njit(cache=True, error_model="numpy")
+parallel_kernel = njit(cache=True, error_model="numpy", parallel=True)
+
+# From this many elements (and 2 rows) on, the parallel kernels pay for waking the thread pool: measured on
+# 2 cores, 8,000 float32 elements took 45 us serial vs 30 us parallel for softmax, 13 vs 11 for its backward.
+PARALLEL_MIN_ELEMENTS = 8192
+
+
+# --- one row ------------------------------------------------------------------------------------------
+
+@kernel
+def _row_max(row):
+    """The largest element of ``row`` (-inf for an empty row). NaNs are skipped here but reappear in
+    ``row - max``, so a row containing NaN still gives NaN everywhere, as in PyTorch."""
+    biggest = -np.inf
+    for value in row:
+        if value > biggest:
+            biggest = value
+    return row.dtype.type(biggest)
+
+
+@kernel
+def _softmax_row(row, out):
+    biggest = _row_max(row)
+    total = 0.0
+    for j in range(row.size):
+        e = math.exp(row[j] - biggest)
+        out[j] = e
+        total += e
+    scale = 1.0 / total
+    for j in range(row.size):
+        out[j] *= scale
+
+
+@kernel
+def _softmax_backward_row(y, g, out):
+    # dL/dx_j = y_j (g_j - sum_k g_k y_k)
+    dot = 0.0
+    for j in range(y.size):
+        dot += g[j] * y[j]
+    for j in range(y.size):
+        out[j] = y[j] * (g[j] - dot)
+
+
+@kernel
+def _log_norm(row, biggest):
+    """log(sum_j exp(row_j - biggest)), in the row's dtype."""
+    total = 0.0
+    for j in range(row.size):
+        total += math.exp(row[j] - biggest)
+    return row.dtype.type(math.log(total))
+
+
+@kernel
+def _log_softmax_row(row, out):
+    biggest = _row_max(row)
+    log_norm = _log_norm(row, biggest)
+    for j in range(row.size):
+        out[j] = (row[j] - biggest) - log_norm
+
+
+@kernel
+def _log_softmax_backward_row(y, g, out):
+    # dL/dx_j = g_j - softmax_j sum_k g_k, and softmax_j = exp(y_j)
+    total = 0.0
+    for j in range(y.size):
+        total += g[j]
+    for j in range(y.size):
+        out[j] = g[j] - math.exp(y[j]) * total
+
+
+@kernel
+def _cross_entropy_row(row, target, smoothing):
+    """Loss of one row, and (max m, log normaliser) for the backward pass.
+
+    With log_norm = log sum_j exp(x_j - m): -log p_t = log_norm - (x_t - m), and the smoothing term, the
+    mean over classes of -log p_c, is log_norm - mean_c (x_c - m). Working with x - m throughout, never
+    with x itself, keeps logits of 1e4 from cancelling against each other.
+    """
+    biggest = _row_max(row)
+    total = 0.0
+    shifted_sum = 0.0
+    for j in range(row.size):
+        shifted = row[j] - biggest
+        total += math.exp(shifted)
+        shifted_sum += shifted
+    log_norm = math.log(total)
+    loss = (1.0 - smoothing) * (log_norm - (row[target] - biggest))
+    if smoothing != 0.0:
+        loss += smoothing * (log_norm - shifted_sum / row.size)
+    return loss, biggest, log_norm
+
+
+@kernel
+def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale, out):
+    # dL/dx_j = scale * (softmax_j - (1 - smoothing) [j == target] - smoothing / n)
+    uniform = smoothing / row.size
+    for j in range(row.size):
+        out[j] = scale * (math.exp((row[j] - biggest) - log_norm) - uniform)
+    out[target] -= scale * (1.0 - smoothing)
+
+
+# --- all rows: serial and parallel drivers ---------------------------------------------------------------
+
+@kernel
+def _softmax_serial(x, out):
+    for i in range(x.shape[0]):
+        _softmax_row(x[i], out[i])
+
+
+@parallel_kernel
+def _softmax_parallel(x, out):
+    for i in prange(x.shape[0]):
+        _softmax_row(x[i], out[i])
+
+
+@kernel
+def _softmax_backward_serial(y, g, out):
+    for i in range(y.shape[0]):
+        _softmax_backward_row(y[i], g[i], out[i])
+
+
+@parallel_kernel
+def _softmax_backward_parallel(y, g, out):
+    for i in prange(y.shape[0]):
+        _softmax_backward_row(y[i], g[i], out[i])
+
+
+@kernel
+def _log_softmax_serial(x, out):
+    for i in range(x.shape[0]):
+        _log_softmax_row(x[i], out[i])
+
+
+@parallel_kernel
+def _log_softmax_parallel(x, out):
+    for i in prange(x.shape[0]):
+        _log_softmax_row(x[i], out[i])
+
+
+@kernel
+def _log_softmax_backward_serial(y, g, out):
+    for i in range(y.shape[0]):
+        _log_softmax_backward_row(y[i], g[i], out[i])
+
+
+@parallel_kernel
+def _log_softmax_backward_parallel(y, g, out):
+    for i in prange(y.shape[0]):
+        _log_softmax_backward_row(y[i], g[i], out[i])
+
+
+@kernel
+def _cross_entropy_serial(x, target, ignore_index, smoothing, loss, row_max, log_norm):
+    for i in range(x.shape[0]):
+        if target[i] == ignore_index:
+            loss[i] = 0.0
+        else:
+            loss[i], row_max[i], log_norm[i] = _cross_entropy_row(x[i], target[i], smoothing)
+
+
+@parallel_kernel
+def _cross_entropy_parallel(x, target, ignore_index, smoothing, loss, row_max, log_norm):
+    for i in prange(x.shape[0]):
+        if target[i] == ignore_index:
+            loss[i] = 0.0
+        else:
+            loss[i], row_max[i], log_norm[i] = _cross_entropy_row(x[i], target[i], smoothing)
+
+
+@kernel
+def _cross_entropy_backward_serial(x, target, ignore_index, smoothing, row_max, log_norm, row_grad, out):
+    for i in range(x.shape[0]):
+        if target[i] == ignore_index:
+            out[i, :] = 0.0
+        else:
+            _cross_entropy_backward_row(x[i], target[i], smoothing, row_max[i], log_norm[i], row_grad[i],
+                                        out[i])
+
+
+@parallel_kernel
+def _cross_entropy_backward_parallel(x, target, ignore_index, smoothing, row_max, log_norm, row_grad, out):
+    for i in prange(x.shape[0]):
+        if target[i] == ignore_index:
+            out[i, :] = 0.0
+        else:
+            _cross_entropy_backward_row(x[i], target[i], smoothing, row_max[i], log_norm[i], row_grad[i],
+                                        out[i])
+
+
+@kernel
+def check_targets(target, ignore_index, classes):
+    """(number of targets not equal to ``ignore_index``, flat index of the first invalid one or -1)."""
+    count, first_bad = 0, -1
+    for i in range(target.size):
+        if target[i] != ignore_index:
+            count += 1
+            if first_bad < 0 and not 0 <= target[i] < classes:
+                first_bad = i
+    return count, first_bad
+
+
+# --- what the ops call -------------------------------------------------------------------------------------
+
+def _pick(serial, parallel, x: np.ndarray, force_parallel: bool | None):
+    if force_parallel is None:
+        return parallel if x.size >= PARALLEL_MIN_ELEMENTS and x.shape[0] > 1 else serial
+    return parallel if force_parallel else serial
+
+
+def softmax_forward(x: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+    """Softmax of each row of the C-contiguous 2-D float array ``x``."""
+    out = np.empty_like(x)
+    _pick(_softmax_serial, _softmax_parallel, x, parallel)(x, out)
+    return out
+
+
+def softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+    """Gradient of the rows' softmax given its output ``y`` and the output's gradient ``g``."""
+    out = np.empty_like(y)
+    _pick(_softmax_backward_serial, _softmax_backward_parallel, y, parallel)(y, g, out)
+    return out
+
+
+def log_softmax_forward(x: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+    """Log-softmax of each row of ``x``."""
+    out = np.empty_like(x)
+    _pick(_log_softmax_serial, _log_softmax_parallel, x, parallel)(x, out)
+    return out
+
+
+def log_softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+    """Gradient of the rows' log-softmax given its output ``y`` and the output's gradient ``g``."""
+    out = np.empty_like(y)
+    _pick(_log_softmax_backward_serial, _log_softmax_backward_parallel, y, parallel)(y, g, out)
+    return out
+
+
+def cross_entropy_forward(x: np.ndarray, target: np.ndarray, ignore_index: int, smoothing: float,
+                          parallel: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row cross-entropy of logits ``x`` (rows, classes) against int64 ``target`` (rows,).
+
+    Targets must be valid class indices or ``ignore_index`` (checked by the caller); ignored rows get loss
+    0. Returns ``(loss, row_max, log_norm)``: the last two let the backward recompute the softmax without
+    storing it.
+    """
+    loss = np.empty(x.shape[0], dtype=x.dtype)
+    row_max = np.zeros(x.shape[0], dtype=x.dtype)
+    log_norm = np.zeros(x.shape[0], dtype=x.dtype)
+    _pick(_cross_entropy_serial, _cross_entropy_parallel, x, parallel)(
+        x, target, ignore_index, smoothing, loss, row_max, log_norm)
+    return loss, row_max, log_norm
+
+
+def cross_entropy_backward(x: np.ndarray, target: np.ndarray, ignore_index: int, smoothing: float,
+                           row_max: np.ndarray, log_norm: np.ndarray, row_grad: np.ndarray,
+                           parallel: bool | None = None) -> np.ndarray:
+    """Gradient with respect to ``x``: each row's ``row_grad`` times (softmax - smoothed one-hot)."""
+    out = np.empty_like(x)
+    _pick(_cross_entropy_backward_serial, _cross_entropy_backward_parallel, x, parallel)(
+        x, target, ignore_index, smoothing, row_max, log_norm, row_grad, out)
+    return out
