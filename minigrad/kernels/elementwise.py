@@ -1,7 +1,295 @@
-"""Elementwise kernels (placeholder: NumPy until the Numba versions land)."""
+r"""Elementwise kernels: exp and the activations' forward and backward passes.
+
+Each operation is a function of one element (``_gelu(v, _)``, ``_gelu_grad(v, g, _)``...) and a loop
+around it, made by :func:`unary` or :func:`binary`; :func:`run` applies the loop to arrays of any shape
+(flattened; copied only if not contiguous) and returns a new array of the input's shape and dtype. Each
+loop is compiled once per dtype (float32, float64) and cached on disk. The transcendental functions come
+from :mod:`minigrad.kernels.fastmath`: fast vectorised approximations in float32, exact libm in float64.
+
+Backward kernels take what the derivative is cheapest from: sigmoid and tanh from the saved *output*
+(:math:`\sigma' = \sigma(1 - \sigma)`, :math:`\tanh' = 1 - \tanh^2`), the others from the input ``x``,
+recomputing what they need in the same pass rather than saving extra arrays in the forward.
+
+Every loop also exists in a parallel version (``prange`` over Numba's threads, ``NUMBA_NUM_THREADS``),
+used for arrays of :data:`PARALLEL_MIN_SIZE` (65,536) elements or more; it compiles (about a second) the
+first time a large array needs it. Starting the threads costs about 3 µs against 0.6 µs for a serial call.
+Measured on 2 idle cores (float32, new output array per call), parallel breaks even at about 50K elements
+for relu, 16K for sigmoid and 4K for gelu; at 64K it is 1.3x, 1.6x and 2.0x faster, at 1M 1.4x, 1.4x,
+2.0x. On a busy machine, where the threads wait for a free core, it can be slower.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit, prange
+from numba.extending import register_jitable
 
+from minigrad.kernels import fastmath as fm
+
+# error_model="numpy": division by zero gives inf/nan instead of raising, which lets loops vectorise.
+# fastmath={"contract"}: allow fused multiply-add (one rounding instead of two); no other liberties, so
+# inf and NaN keep their meaning.
+JIT_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
+
+
+def element(fn: Callable) -> Callable:
+    """Mark ``fn``, a function of one element, to be pasted into the loops that call it.
+
+    It stays a plain Python function. That matters: the loops are closures over it, and Numba's cache key
+    includes the pickled closure variables; a plain function pickles by name, a Numba dispatcher with a
+    fresh random id (so its cache would never hit). (A new ``register_jitable`` per function: it consumes
+    its ``inline`` option, so a shared decorator would inline only the first function it decorates.)
+    """
+    return register_jitable(inline="always", **JIT_OPTIONS)(fn)
+
+
+#: Arrays with at least this many elements run on all of Numba's threads (measured: see above).
+PARALLEL_MIN_SIZE = 1 << 16
+
+_ZERO = {np.dtype(np.float32): np.float32(0.0), np.dtype(np.float64): np.float64(0.0)}
+_GELU_TANH_SCALE = np.sqrt(2 / np.pi)  # 0.5 * (1 + tanh(u)) with u = sqrt(2/pi) * (x + 0.044715 x^3)
+_GELU_TANH_CUBIC = 0.044715
+
+
+# --- the loops ---------------------------------------------------------------------------------------------
+
+class Kernels(NamedTuple):
+    """One elementwise loop compiled twice: serial, and parallel over Numba's threads (``prange``)."""
+
+    serial: Callable
+    parallel: Callable
+
+
+def _loops(serial, parallel) -> Kernels:
+    return Kernels(njit(cache=True, nogil=True, **JIT_OPTIONS)(serial),
+                   njit(cache=True, nogil=True, parallel=True, **JIT_OPTIONS)(parallel))
+
+
+def unary(fn) -> Kernels:
+    """Kernels computing ``out[i] = fn(x[i], param)``, e.g. a forward pass."""
+
+    def serial(x, param, out):
+        for i in range(x.size):
+            out[i] = fn(x[i], param)
+
+    def parallel(x, param, out):
+        for i in prange(x.size):
+            out[i] = fn(x[i], param)
+
+    return _loops(serial, parallel)
+
+
+def binary(fn) -> Kernels:
+    """Kernels computing ``out[i] = fn(x[i], g[i], param)``, e.g. a backward pass."""
+
+    def serial(x, g, param, out):
+        for i in range(x.size):
+            out[i] = fn(x[i], g[i], param)
+
+    def parallel(x, g, param, out):
+        for i in prange(x.size):
+            out[i] = fn(x[i], g[i], param)
+
+    return _loops(serial, parallel)
+
+
+def run(kernels: Kernels, arrays: tuple[np.ndarray, ...], param: float = 0.0) -> np.ndarray:
+    """``kernels`` on ``arrays`` (all of one shape, any strides): a new array of that shape.
+
+    Every array is taken in the first one's dtype, and ``param`` (a Python number) too, so that one
+    compiled kernel per dtype serves every call. Arrays of :data:`PARALLEL_MIN_SIZE` elements or more
+    run in parallel.
+    """
+    dtype = arrays[0].dtype
+    zero = _ZERO.get(dtype)
+    if zero is None:
+        raise TypeError(f"elementwise kernels take float32 or float64 arrays, not {dtype}.")
+    flat = [_flat(a, dtype) for a in arrays]
+    out = np.empty(arrays[0].shape, dtype)
+    kernel = kernels.parallel if out.size >= PARALLEL_MIN_SIZE else kernels.serial
+    kernel(*flat, zero + param, out.reshape(-1))
+    return out
+
+
+def _flat(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``a`` as a 1-d contiguous array of ``dtype``: a view when it already is one, else a copy."""
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a, dtype=dtype)
+    return a.ravel()
+
+
+# --- one element at a time ---------------------------------------------------------------------------------
+# ``v`` is an input element, ``g`` the incoming gradient, ``y`` a saved output; ``_`` marks the unused
+# parameter (only leaky_relu has one). Constants are made with type(v)(...) so that float32 stays float32:
+# a bare 0.5 is a float64 in Numba and would widen every operation it touches.
+
+@element
+def _logistic(v):
+    r""":math:`\sigma(v) = 1 / (1 + e^{-v})`, as :math:`e^v / (1 + e^v)` for :math:`v < 0` (no overflow)."""
+    one = type(v)(1.0)
+    t = fm.exp(-abs(v))
+    return one / (one + t) if v >= 0 else t / (one + t)
+
+
+@element
+def _gelu_tanh_gate(v):
+    r""":math:`\tfrac12(1 + \tanh u) = \sigma(2u)`: as a sigmoid it stays accurate for :math:`v \ll 0`."""
+    two_scale = type(v)(2.0 * _GELU_TANH_SCALE)
+    return _logistic(two_scale * (v + type(v)(_GELU_TANH_CUBIC) * v * v * v))
+
+
+@element
+def _exp(v, _):
+    return fm.exp(v)
+
+
+@element
+def _relu(v, _):
+    zero = type(v)(0.0)
+    return zero if v < zero else v  # NaN passes through, as in PyTorch
+
+
+@element
+def _relu_grad(v, g, _):
+    return g if v > 0 else type(g)(0.0)  # 0 at exactly 0
+
+
+@element
+def _leaky_relu(v, slope):
+    return v if v > 0 else v * slope
+
+
+@element
+def _leaky_relu_grad(v, g, slope):
+    return g if v > 0 else g * slope
+
+
+@element
+def _sigmoid(v, _):
+    return _logistic(v)
+
+
+@element
+def _sigmoid_grad(y, g, _):
+    return g * y * (type(y)(1.0) - y)
+
+
+@element
+def _tanh(v, _):
+    return fm.tanh(v)
+
+
+@element
+def _tanh_grad(y, g, _):
+    return g * (type(y)(1.0) - y * y)
+
+
+@element
+def _gelu(v, _):
+    return v * fm.normal_cdf(v)
+
+
+@element
+def _gelu_grad(v, g, _):
+    return g * (fm.normal_cdf(v) + v * fm.normal_pdf(v))
+
+
+@element
+def _gelu_tanh(v, _):
+    return v * _gelu_tanh_gate(v)
+
+
+@element
+def _gelu_tanh_grad(v, g, _):
+    one, two, three = type(v)(1.0), type(v)(2.0), type(v)(3.0)
+    s = _gelu_tanh_gate(v)
+    du = type(v)(_GELU_TANH_SCALE) * (one + three * type(v)(_GELU_TANH_CUBIC) * v * v)  # u'(v)
+    return g * (s + v * two * s * (one - s) * du)
+
+
+@element
+def _silu(v, _):
+    return v * _logistic(v)
+
+
+@element
+def _silu_grad(v, g, _):
+    one = type(v)(1.0)
+    s = _logistic(v)
+    return g * s * (one + v * (one - s))
+
+
+EXP = unary(_exp)
+RELU, RELU_BACKWARD = unary(_relu), binary(_relu_grad)
+LEAKY_RELU, LEAKY_RELU_BACKWARD = unary(_leaky_relu), binary(_leaky_relu_grad)
+SIGMOID, SIGMOID_BACKWARD = unary(_sigmoid), binary(_sigmoid_grad)
+TANH, TANH_BACKWARD = unary(_tanh), binary(_tanh_grad)
+GELU, GELU_BACKWARD = unary(_gelu), binary(_gelu_grad)
+GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh), binary(_gelu_tanh_grad)
+SILU, SILU_BACKWARD = unary(_silu), binary(_silu_grad)
+
+
+# --- on arrays of any shape --------------------------------------------------------------------------------
 
 def exp(x: np.ndarray) -> np.ndarray:
-    return np.exp(x)
+    """:math:`e^x`."""
+    return run(EXP, (x,))
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return run(RELU, (x,))
+
+
+def relu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return run(RELU_BACKWARD, (x, grad))
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    return run(LEAKY_RELU, (x,), float(negative_slope))
+
+
+def leaky_relu_backward(x: np.ndarray, grad: np.ndarray, negative_slope: float) -> np.ndarray:
+    return run(LEAKY_RELU_BACKWARD, (x, grad), float(negative_slope))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return run(SIGMOID, (x,))
+
+
+def sigmoid_backward(y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """From the forward's output ``y``."""
+    return run(SIGMOID_BACKWARD, (y, grad))
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return run(TANH, (x,))
+
+
+def tanh_backward(y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """From the forward's output ``y``."""
+    return run(TANH_BACKWARD, (y, grad))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return run(GELU, (x,))
+
+
+def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return run(GELU_BACKWARD, (x, grad))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return run(GELU_TANH, (x,))
+
+
+def gelu_tanh_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return run(GELU_TANH_BACKWARD, (x, grad))
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    return run(SILU, (x,))
+
+
+def silu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return run(SILU_BACKWARD, (x, grad))
