@@ -54,7 +54,7 @@ def main(steps: int = 300, hidden: int = 64, lr: float = 1.0) -> list[float]:
         losses.append(loss.item())
         if step % 30 == 0:
             accuracy = (logits.argmax(dim=1) == y).float().mean().item()
-            print(f"  step {step:4d}   loss {loss.item():.4f}   accuracy {accuracy:6.1%}")
+            print(f"  step {step:4d}   loss {loss.item():.4f}   training accuracy {accuracy:6.1%}")
     print(f"Done in {time.perf_counter() - start:.2f} s: loss {losses[0]:.3f} -> {losses[-1]:.3f}.")
     return losses
 
