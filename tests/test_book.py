@@ -1,0 +1,301 @@
+"""The book pipeline: notebook pairs in sync, exercises generated and autograded, the site built and rendered.
+
+Executing notebooks and building the site take seconds each, so these tests are slower than the unit tests;
+they stay in the default run because a broken notebook or book is a broken course.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import http.server
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
+CHROMIUM = Path("/usr/bin/chromium")
+CHECK_MARK = "# CHECK"
+BLANK_MARK = 'raise NotImplementedError("Exercise'
+
+
+def notebooks_in(*dirs: str) -> list[Path]:
+    return sorted(path for d in dirs for path in (ROOT / d).glob("*.ipynb"))
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("exercise_generator", ROOT / "exercises" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def is_check(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARK)
+
+
+def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
+    """Run a notebook in a fresh kernel in ``workdir``, carrying on past errors; return it with outputs."""
+    nb = nbformat.read(path, as_version=4)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    resources = {"metadata": {"path": str(workdir)}}
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, resources=resources)
+    client.execute(env=env)
+    return nb
+
+
+def error_of(cell: nbformat.NotebookNode) -> str | None:
+    """The exception name a code cell raised when executed, or None."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            return output.ename
+    return None
+
+
+# --- pairs --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", notebooks_in(*NOTEBOOK_DIRS), ids=rel)
+def test_notebook_has_a_text_twin_in_sync(path: Path) -> None:
+    twin = path.with_suffix(".md")
+    assert twin.exists(), f"{rel(path)} has no jupytext twin {rel(twin)}: run `jupytext --sync {rel(path)}`"
+    cells = jupytext.read(path).cells
+    twin_cells = jupytext.read(twin).cells
+    for index, (a, b) in enumerate(zip(cells, twin_cells)):
+        assert (a.cell_type, a.source) == (b.cell_type, b.source), (
+            f"{rel(path)} and {rel(twin)} differ first at cell {index}:\n"
+            f"--- ipynb ({a.cell_type}):\n{a.source}\n--- md ({b.cell_type}):\n{b.source}\n"
+            f"edit one, then run `jupytext --sync {rel(path)}`"
+        )
+    assert len(cells) == len(twin_cells), (
+        f"{rel(path)} has {len(cells)} cells but {rel(twin)} has {len(twin_cells)} "
+        f"(first unmatched: cell {min(len(cells), len(twin_cells))}); run `jupytext --sync {rel(path)}`"
+    )
+
+
+# --- exercises ----------------------------------------------------------------------------------------
+
+
+def test_exercises_are_generated_from_the_solutions() -> None:
+    stale = load_generator().stale_files()
+    assert not stale, "exercises/ is out of date (run `python exercises/generate.py`):\n" + "\n".join(stale)
+
+
+def test_generator_blanks_solutions_and_rejects_unbalanced_markers() -> None:
+    generator = load_generator()
+    source = "def f(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n\n\nkept = 1"
+    blank = generator.blank_solution(source, 3, "cell")
+    assert "return 2 * x" not in blank
+    raise_line = '    raise NotImplementedError("Exercise 3: replace this line with your code")'
+    assert raise_line in blank.splitlines()
+    assert blank.splitlines()[0] == "def f(x):" and blank.splitlines()[-1] == "kept = 1"
+    with pytest.raises(generator.MarkerError, match="never closed"):
+        generator.blank_solution("# BEGIN SOLUTION\nx = 1", 1, "cell")
+    with pytest.raises(generator.MarkerError, match="without"):
+        generator.blank_solution("x = 1\n# END SOLUTION", 1, "cell")
+
+
+@pytest.mark.parametrize("path", notebooks_in("solutions"), ids=rel)
+def test_solution_passes_its_checks(path: Path, tmp_path: Path) -> None:
+    nb = execute(path, tmp_path)
+    checks = [i for i, cell in enumerate(nb.cells) if is_check(cell)]
+    assert len(checks) >= 1, f"{rel(path)} has no '{CHECK_MARK}' cells"
+    for index, cell in enumerate(nb.cells):
+        expected_error = "raises-exception" in cell.metadata.get("tags", []) or "NBVAL_RAISES_EXCEPTION" in (
+            cell.source if cell.cell_type == "code" else ""
+        )
+        if cell.cell_type == "code" and not expected_error:
+            assert error_of(cell) is None, f"{rel(path)} cell {index} raised {error_of(cell)}:\n{cell.source}"
+
+
+@pytest.mark.parametrize("path", notebooks_in("exercises"), ids=rel)
+def test_blank_exercise_fails_every_check(path: Path, tmp_path: Path) -> None:
+    """With the blanks left in, each exercise cell or the checks after it raise, and every check fails.
+
+    A check must fail with AssertionError (its message tells the learner what is wrong) or with the
+    blank's NotImplementedError reaching it through the learner's function. Any other error (a NameError,
+    say) means the check is broken independently of the learner's answer.
+    """
+    nb = execute(path, tmp_path)
+    blanks = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and BLANK_MARK in cell.source]
+    checks = [i for i, cell in enumerate(nb.cells) if is_check(cell)]
+    assert blanks, f"{rel(path)} has no blanks: mark solutions with '# BEGIN SOLUTION' / '# END SOLUTION'"
+    assert checks, f"{rel(path)} has no '{CHECK_MARK}' cells"
+    for index in checks:
+        raised = error_of(nb.cells[index])
+        assert raised in ("AssertionError", "NotImplementedError"), (
+            f"{rel(path)} cell {index}: with the blank left in, this check should fail with AssertionError "
+            f"or NotImplementedError, but it {'passed' if raised is None else f'raised {raised}'}:\n"
+            f"{nb.cells[index].source}"
+        )
+    for index in blanks:
+        following = [i for i in checks if i > index]
+        assert error_of(nb.cells[index]) == "NotImplementedError" or following, (
+            f"{rel(path)} cell {index}: this exercise neither raises nor is followed by a check"
+        )
+
+
+# --- the built site -----------------------------------------------------------------------------------
+
+
+def jupyter_book() -> list[str]:
+    executable = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
+    return [executable]
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the book once per module, clean (-W -n --keep-going), into a temporary folder."""
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [*jupyter_book(), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    assert result.returncode == 0, f"jupyter-book build failed:\n{log}"
+    return out / "_build" / "html"
+
+
+def chapter_notebooks() -> list[Path]:
+    return notebooks_in("notebooks")
+
+
+def test_book_builds_clean_with_every_chapter(built_site: Path) -> None:
+    assert (built_site / "index.html").exists()
+    for path in chapter_notebooks() + notebooks_in("solutions"):
+        page = built_site / path.relative_to(ROOT).with_suffix(".html")
+        if path.stem in toc_entries():
+            assert page.exists(), f"{rel(path)} is in _toc.yml but {page.name} was not built"
+    for entry in ("book/intro", "book/how-to-use", "book/prerequisites", "book/instructors"):
+        assert (built_site / f"{entry}.html").exists(), f"{entry}.html missing from the built site"
+    assert (built_site / "notebooks" / "00_welcome.html").exists()
+
+
+@functools.cache
+def toc_entries() -> frozenset[str]:
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    files = (line.split("file:")[1].strip() for line in text.splitlines() if "file:" in line)
+    return frozenset(Path(file).stem for file in files)
+
+
+# The page reports what the browser actually sees once everything has loaded: the title, the rendered code
+# cells, and every image with its natural width (0 when the image failed to load or decode).
+PROBE = """
+<script>
+window.addEventListener("load", function () {
+  var report = {
+    title: document.title,
+    codeCells: document.querySelectorAll("div.cell div.cell_input pre").length,
+    images: Array.from(document.querySelectorAll("main img")).map(function (img) {
+      return {src: img.getAttribute("src"), naturalWidth: img.naturalWidth, complete: img.complete};
+    })
+  };
+  var out = document.createElement("pre");
+  out.id = "minigrad-probe";
+  out.textContent = JSON.stringify(report);
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+class ProbingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve the built site, adding the probe script to HTML pages (the files on disk are untouched)."""
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.suffix != ".html" or not path.is_file():
+            super().do_GET()
+            return
+        body = path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def browser_report(url: str, profile: Path) -> dict:
+    """Open ``url`` in headless Chromium (no network beyond localhost) and return the probe's report."""
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--virtual-time-budget=10000", "--dump-dom", url,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, f"chromium failed on {url}:\n{result.stderr[-3000:]}"
+    found = re.search(r'<pre id="minigrad-probe"[^>]*>(.*?)</pre>', result.stdout, re.DOTALL)
+    assert found, f"the page {url} never finished loading (no probe report in the DOM)"
+    return json.loads(html.unescape(found[1]))
+
+
+def rendered_code_cells(nb: nbformat.NotebookNode) -> int:
+    hidden = {"remove-cell", "remove-input", "hide-cell", "hide-input"}
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    return sum(1 for c in code if not hidden & set(c.metadata.get("tags", [])))
+
+
+def stored_images(nb: nbformat.NotebookNode) -> int:
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    return sum(1 for o in outputs if "image/png" in o.get("data", {}))
+
+
+def chapter_heading(nb: nbformat.NotebookNode) -> str:
+    for cell in nb.cells:
+        for line in cell.source.splitlines() if cell.cell_type == "markdown" else []:
+            if line.startswith("# "):
+                return line[2:].strip()
+    raise AssertionError("a chapter must start with a '# ' heading")
+
+
+def test_chapter_pages_render_in_a_real_browser(built_site: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("no browser: /usr/bin/chromium is not installed (Debian package `chromium`)")
+    handler = functools.partial(ProbingHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        pages = [p for p in chapter_notebooks() if p.stem in toc_entries()]
+        assert pages, "no chapter in _toc.yml to open"
+        for path in pages:
+            nb = nbformat.read(path, as_version=4)
+            url = f"http://127.0.0.1:{server.server_address[1]}/notebooks/{path.stem}.html"
+            report = browser_report(url, tmp_path / f"profile-{path.stem}")
+            assert report["title"].startswith(chapter_heading(nb)), f"{url}: title is {report['title']!r}"
+            assert report["codeCells"] == rendered_code_cells(nb) > 0, (
+                f"{url}: the browser shows {report['codeCells']} code cells, the notebook has "
+                f"{rendered_code_cells(nb)}"
+            )
+            assert len(report["images"]) >= stored_images(nb) > 0, (
+                f"{url}: {len(report['images'])} images on the page for {stored_images(nb)} stored plots"
+            )
+            loaded = [img["complete"] and img["naturalWidth"] > 0 for img in report["images"]]
+            broken = [img["src"] for img, ok in zip(report["images"], loaded) if not ok]
+            assert not broken, f"{url}: images that did not load: {broken}"
+    finally:
+        server.shutdown()
+        server.server_close()
