@@ -10,6 +10,7 @@ from minigrad import kernels as _kernels  # first: it sets up Numba's cache fold
 from minigrad.creation import (
     arange,
     default_generator,
+    empty,
     eye,
     from_numpy,
     full,
@@ -49,6 +50,7 @@ from minigrad.ops.shape import (
     unsqueeze,
 )
 from minigrad.ops.softmax import log_softmax, softmax
+from minigrad.serialization import CheckpointError, load, load_config, load_metadata, save
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -56,5 +58,7 @@ int64 = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)
 
 __version__ = "0.1.0"
+
+from minigrad import data, datasets, nn, optim  # noqa: E402  (they import the names above)
 
 install_traceback_trimming()

@@ -57,6 +57,11 @@ def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor to be filled in later (by ``nn.init``, say). Unlike PyTorch's it holds zeros, not garbage."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 

@@ -109,6 +109,8 @@ class Tensor:
     __array_priority__ = 1000  # so that ``ndarray + Tensor`` calls Tensor.__radd__
 
     def __init__(self, data: np.ndarray, requires_grad: bool = False):
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data)  # a NumPy scalar (np.float64(3.0)) becomes a writable 0-d array
         if data.dtype not in SUPPORTED_DTYPES:
             raise DTypeError(f"Tensor: dtype {data.dtype} is not supported; use one of "
                              f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}.")

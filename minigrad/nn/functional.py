@@ -1,6 +1,17 @@
 """The functional interface, with PyTorch's names: ``import minigrad.nn.functional as F``."""
 
 from minigrad.ops.activations import gelu, leaky_relu, relu, sigmoid, silu, tanh
+from minigrad.ops.conv import conv2d
+from minigrad.ops.dropout import dropout
+from minigrad.ops.embedding import embedding
+from minigrad.ops.linear import linear
+from minigrad.ops.losses import binary_cross_entropy_with_logits, mse_loss
+from minigrad.ops.normalization import batch_norm, layer_norm, rms_norm
+from minigrad.ops.pooling import avg_pool2d, max_pool2d
 from minigrad.ops.softmax import cross_entropy, log_softmax, softmax
 
-__all__ = ["cross_entropy", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax", "tanh"]
+__all__ = [
+    "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout",
+    "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
+    "relu", "rms_norm", "sigmoid", "silu", "softmax", "tanh",
+]
