@@ -835,16 +835,33 @@ def measure(args: argparse.Namespace) -> dict:
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """The options every benchmark script shares; ``name`` names its results file."""
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats: a smoke run")
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
                         help="threads for BLAS, Numba and PyTorch (default: 2)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
-    parser.add_argument("--no-startup", action="store_true", help="skip the start-up measurements")
-    parser.add_argument("--out", type=Path, help="JSON output (default: benchmarks/results/core.json; "
-                        "with --quick, core-quick.json in the temp folder)")
+    parser.add_argument("--out", type=Path, help=f"JSON output (default: benchmarks/results/{name}.json; "
+                        f"with --quick, {name}-quick.json in the temp folder)")
     parser.add_argument("--render", type=Path, metavar="JSON", help="print the table of a saved run and exit")
+
+
+def write_results(results: dict, args: argparse.Namespace, name: str, render: Callable[[dict], str]) -> None:
+    """Save the raw results as strict JSON (no NaN/Infinity) and the table beside them; print the table."""
+    quick_dir = Path(tempfile.gettempdir()) / "minigrad-bench"  # a smoke run's numbers are not to be kept
+    out = args.out or (quick_dir / f"{name}-quick.json" if args.quick else RESULTS / f"{name}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")
+    report = render(results)
+    out.with_suffix(".md").write_text(report)
+    print(report, end="")
+    print(f"\nRaw results: {out} (table also in {out.with_suffix('.md').name})", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common_arguments(parser, "core")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up measurements")
     parser.add_argument("--probe-first-calls", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_first_calls:
@@ -853,15 +870,7 @@ def main() -> None:
     if args.render:
         print(render(json.loads(args.render.read_text())), end="")
         return
-    results = measure(args)
-    quick_dir = Path(tempfile.gettempdir()) / "minigrad-bench"  # a smoke run's numbers are not to be kept
-    out = args.out or (quick_dir / "core-quick.json" if args.quick else RESULTS / "core.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")  # strict JSON: no NaN/Infinity
-    report = render(results)
-    out.with_suffix(".md").write_text(report)
-    print(report, end="")
-    print(f"\nRaw results: {out} (table also in {out.with_suffix('.md').name})", file=sys.stderr)
+    write_results(measure(args), args, "core", render)
 
 
 if __name__ == "__main__":
