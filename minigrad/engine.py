@@ -367,6 +367,7 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool = False,
     order = topological_order(root)
     targets = None if inputs is None else {id(t) for t in inputs}
     grads: dict[int, np.ndarray] = {id(root): seed}
+    given = {id(seed)}  # arrays that are already some tensor's .grad (or the caller's): never share one
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
         if grad is None:
@@ -374,7 +375,7 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool = False,
         node = tensor._node
         wanted = node is None or tensor._retains_grad  # leaves, and tensors that asked
         if wanted if targets is None else id(tensor) in targets:
-            _accumulate(tensor, grad)
+            _accumulate(tensor, grad, given)
         if node is None:
             continue
         if node.backward is None:
@@ -398,12 +399,17 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool = False,
             node.backward, node.inputs = None, ()
 
 
-def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
+def _accumulate(tensor: Tensor, grad: np.ndarray, given: set[int]) -> None:
     if grad.dtype != tensor.dtype:
         grad = grad.astype(tensor.dtype)
     if tensor.grad is None:
-        # Copy: ``grad`` may be shared with another tensor's gradient or be a broadcast view.
-        tensor.grad = Tensor(np.array(grad, copy=True))
+        # A fresh array becomes .grad as it is. A view (of a broadcast, say), a read-only array, or one that
+        # already is another tensor's .grad is copied, so no two gradients ever share memory (an in-place
+        # change to one, such as clip_grad_norm_, must not change another).
+        if grad.base is not None or not grad.flags.writeable or id(grad) in given:
+            grad = np.array(grad, copy=True)
+        given.add(id(grad))
+        tensor.grad = Tensor(grad)
     else:
         tensor.grad.data = np.asarray(tensor.grad.data + grad)  # 0-d + 0-d gives a NumPy scalar
 

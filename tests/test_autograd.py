@@ -394,3 +394,22 @@ def test_backward_frees_the_graph_unless_retained():
     y.backward()
     assert y.grad_fn.inputs == () and y.grad_fn.backward is None  # saved arrays can be reclaimed
     assert x.grad.item() == 6.0
+
+
+def test_no_two_gradients_share_memory_and_the_callers_seed_is_not_kept():
+    """backward() hands fresh arrays to .grad without copying them, but never one array to two tensors."""
+    a, b = minigrad.randn(3, requires_grad=True), minigrad.randn(3, requires_grad=True)
+    (a + b).sum().backward()  # add passes the same gradient array to both inputs
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data *= 0  # e.g. clipping one gradient in place
+    assert np.all(b.grad.data == 1)
+    seed = np.ones(3, np.float32)
+    x = minigrad.randn(3, requires_grad=True)
+    x.backward(seed)
+    assert not np.shares_memory(x.grad.data, seed)
+    y = minigrad.randn(3, requires_grad=True)
+    z = y * 1
+    z.retain_grad()
+    (z + y).sum().backward()
+    assert not np.shares_memory(z.grad.data, y.grad.data)
+    np.testing.assert_array_equal(y.grad.data, 2 * np.ones(3))

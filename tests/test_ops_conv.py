@@ -1,5 +1,5 @@
 """conv2d and its kernels: forward against a naive NumPy float64 loop, backward by gradcheck, im2col/col2im
-as adjoints (serial and parallel), dtypes, PyTorch parity when torch is installed, and the error messages."""
+as adjoints, dtypes, PyTorch parity when torch is installed, and the error messages."""
 
 import numpy as np
 import pytest
@@ -113,11 +113,9 @@ def test_no_gradient_is_computed_for_inputs_that_do_not_need_it():
     assert x.grad is None and w.grad is not None
 
 
-@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("kernel_size, stride", [((3, 3), (1, 1)), ((2, 3), (2, 1)), ((3, 1), (1, 3))])
-def test_col2im_is_the_adjoint_of_im2col(monkeypatch, parallel, kernel_size, stride):
+def test_col2im_is_the_adjoint_of_im2col(kernel_size, stride):
     """<im2col(x), c> == <x, col2im(c)> for every x and c: col2im is exactly the backward of im2col."""
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 0 if parallel else 1 << 40)
     x = rng.standard_normal((3, 2, 7, 8))
     out = ((7 - kernel_size[0]) // stride[0] + 1, (8 - kernel_size[1]) // stride[1] + 1)
     cols = kernels.im2col(x, kernel_size, stride, out)
@@ -130,10 +128,8 @@ def test_col2im_is_the_adjoint_of_im2col(monkeypatch, parallel, kernel_size, str
     assert cols[2, row, a * out[1] + b] == x[2, 1, a * stride[0] + kh - 1, b * stride[1] + kw - 1]
 
 
-def test_parallel_path_of_conv2d_matches_the_loops():
-    """Large enough for the prange kernels (N > 1, many column elements)."""
+def test_a_larger_conv2d_matches_the_loops():
     x, w = rng.standard_normal((4, 8, 24, 24)), rng.standard_normal((3, 8, 3, 3))
-    assert kernels.PARALLEL_MIN_ELEMENTS <= 4 * 8 * 9 * 24 * 24
     check_op(lambda *t: conv2d(*t, padding=1), lambda *a: reference_conv2d(*a, padding=(1, 1, 1, 1)), x, w,
              gradcheck=False, rtol=1e-10)
     xt = leaf(x)
