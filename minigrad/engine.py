@@ -20,7 +20,7 @@ than to zeros lets the next backward start afresh without adding to an array of 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -412,6 +412,19 @@ def _accumulate(tensor: Tensor, grad: np.ndarray, given: set[int]) -> None:
         tensor.grad = Tensor(grad)
     else:
         tensor.grad.data = np.asarray(tensor.grad.data + grad)  # 0-d + 0-d gives a NumPy scalar
+
+
+def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Clear the ``.grad`` of every tensor: to None (cheaper: the next backward stores its gradient rather
+    than adding it to zeros), or fill it with zeros. ``Module.zero_grad`` and ``Optimizer.zero_grad``."""
+    for tensor in tensors:
+        if tensor.grad is None:
+            continue
+        if set_to_none:
+            tensor.grad = None
+        else:
+            tensor.grad.data[...] = 0
+            mark_modified(tensor.grad)
 
 
 def mark_modified(tensor: Tensor) -> None:

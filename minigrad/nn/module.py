@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from minigrad.engine import Tensor, as_array, mark_modified
+from minigrad.engine import Tensor, as_array, mark_modified, zero_grads
 from minigrad.errors import DTypeError, ShapeError, shape_str
 
 
@@ -196,13 +196,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's ``.grad`` (to None by default, as PyTorch does)."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter."""
@@ -231,17 +225,19 @@ class Module:
 
     # --- saving and loading --------------------------------------------------------------------------
 
-    def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Every parameter and persistent buffer by dotted name, as tensors sharing the module's arrays
-        (copy them if you need a snapshot; ``minigrad.save`` writes them to a file)."""
-        state: OrderedDict[str, Tensor] = OrderedDict()
+    def _state_members(self) -> Iterator[tuple[str, Tensor]]:
+        """Every parameter and persistent buffer by dotted name: what a state dict holds."""
         for path, module in self.named_modules():
             members = [*module._parameters.items(),
                        *((n, b) for n, b in module._buffers.items() if n not in module._non_persistent)]
             for name, member in members:
                 if member is not None:
-                    state[f"{path}.{name}" if path else name] = member.detach()
-        return state
+                    yield (f"{path}.{name}" if path else name), member
+
+    def state_dict(self) -> OrderedDict[str, Tensor]:
+        """Every parameter and persistent buffer by dotted name, as tensors sharing the module's arrays
+        (copy them if you need a snapshot; ``minigrad.save`` writes them to a file)."""
+        return OrderedDict((key, member.detach()) for key, member in self._state_members())
 
     def load_state_dict(self, state_dict: Mapping[str, Tensor | np.ndarray], strict: bool = True):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
@@ -251,14 +247,7 @@ class Module:
         keys are errors; with ``strict=False`` they are returned (``missing_keys``, ``unexpected_keys``)
         and the matching keys are loaded. A shape mismatch is always an error.
         """
-        own = self.state_dict()
-        targets = {}
-        for path, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, member in registry.items():
-                    key = f"{path}.{name}" if path else name
-                    if key in own:
-                        targets[key] = member
+        own = dict(self._state_members())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
         problems = []
@@ -267,7 +256,7 @@ class Module:
         if strict and unexpected:
             problems.append(f"unexpected keys (in the state dict, not in the model): {', '.join(unexpected)}")
         values = {}
-        for key, target in targets.items():
+        for key, target in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
@@ -284,7 +273,7 @@ class Module:
                              + "\n  ".join(problems)
                              + "\nCheck that the checkpoint was saved from the same model configuration.")
         for key, array in values.items():
-            target = targets[key]
+            target = own[key]
             target.data[...] = array
             mark_modified(target)
         return IncompatibleKeys(missing, unexpected)

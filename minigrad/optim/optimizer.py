@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Tensor, enable_grad, mark_modified, no_grad
+from minigrad.engine import Tensor, enable_grad, mark_modified, no_grad, zero_grads
 from minigrad.errors import ShapeError, shape_str
 
 _SET_MESSAGE = ("{name}: the {which} are a set, whose order changes from run to run (and with it, which "
@@ -102,15 +102,7 @@ class Optimizer:
         Gradients accumulate across ``backward()`` calls, so call this before each one. None is cheaper
         (no array to fill) and lets the next backward store its gradient instead of adding it to zeros.
         """
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
-                    mark_modified(p.grad)
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Update every parameter that has a gradient, in place. Returns ``closure()`` if given.
