@@ -16,11 +16,14 @@ loops free of bounds tests, and every inner loop runs over a whole output row. L
 (C k_h k_w, O_H O_W) block per image, so ``cols`` is (N, C k_h k_w, O_H O_W); the innermost loop writes
 consecutive elements, and the product with the weights comes out already in NCHW order.
 
-The batch loop is serial. A ``prange`` version copied the columns about 1.6x faster on its own, but made
-the convolution *slower*: OpenMP's threads keep spinning after the loop and take the cores from the BLAS
-product that follows. Measured once by hand on 2 cores (N=64, 16->32 channels, 32x32, 3x3, float32),
-timing ``F.conv2d`` with and without the parallel loops: forward 31.9 ms and 19.2 ms, forward + backward
-67.0 ms and 60.9 ms.
+The loops are serial and release the GIL (``nogil``): ``minigrad/ops/conv.py`` runs them on blocks of the
+batch in several threads (``minigrad/parallel.py``). A ``prange`` version inside the kernel made the
+convolution *slower*: OpenMP's threads keep spinning after the loop and take the cores from the BLAS product
+that follows.
+
+The image must come padded. Padding inside the loops (zeroing the part of each row that falls outside the
+image) was tried and measured 2-3x slower on 32x32 images: the copied runs become 31 elements long and
+start off the vector boundary.
 """
 
 import numpy as np
@@ -65,13 +68,15 @@ def _col2im_image(cols, image, kh, kw, sh, sw, out_h, out_w):
 
 
 @kernel
-def _im2col(x, cols, kh, kw, sh, sw, out_h, out_w):
+def im2col_into(x, cols, kh, kw, sh, sw, out_h, out_w):
+    """Fill ``cols`` (N, C*kh*kw, out_h*out_w) with the windows of the padded images ``x`` (N, C, H, W)."""
     for n in range(x.shape[0]):
         _im2col_image(x[n], cols[n], kh, kw, sh, sw, out_h, out_w)
 
 
 @kernel
-def _col2im(cols, x, kh, kw, sh, sw, out_h, out_w):
+def col2im_into(cols, x, kh, kw, sh, sw, out_h, out_w):
+    """Overwrite the padded images ``x`` (N, C, H, W) with the adjoint of im2col applied to ``cols``."""
     for n in range(x.shape[0]):
         _col2im_image(cols[n], x[n], kh, kw, sh, sw, out_h, out_w)
 
@@ -83,7 +88,7 @@ def im2col(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int],
     (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, stride, out_size
     cols = np.empty((x.shape[0], x.shape[1] * kh * kw, out_h * out_w), dtype=x.dtype)
     if cols.size:
-        _im2col(x, cols, kh, kw, sh, sw, out_h, out_w)
+        im2col_into(x, cols, kh, kw, sh, sw, out_h, out_w)
     return cols
 
 
@@ -95,7 +100,7 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel_size: tuple[i
     (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, stride, out_size
     x = np.empty(padded_shape, dtype=cols.dtype)  # each image is zeroed by the loop that sums into it
     if cols.size:
-        _col2im(cols, x, kh, kw, sh, sw, out_h, out_w)
+        col2im_into(cols, x, kh, kw, sh, sw, out_h, out_w)
     else:
         x.fill(0)
     return x

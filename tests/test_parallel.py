@@ -1,0 +1,97 @@
+"""minigrad.parallel: how a batch is cut into blocks, that every block runs (and errors surface), and that a
+convolution split over blocks and steps gives the same numbers as in one piece."""
+
+import itertools
+import threading
+
+import numba
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.ops.conv as conv
+from minigrad import parallel
+from minigrad.gradcheck import gradcheck
+from tests.test_ops_conv import reference_conv2d
+
+rng = np.random.default_rng(11)
+
+
+@pytest.fixture
+def many_threads(monkeypatch):
+    """Pretend there are 3 threads and that every block pays for itself, so any batch is split."""
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    monkeypatch.setattr(parallel, "MIN_FLOPS_PER_BLOCK", 1e-9)
+
+
+@pytest.mark.parametrize("items", [1, 2, 3, 7, 64])
+def test_blocks_cover_the_batch_in_order_with_sizes_within_one(many_threads, items):
+    blocks = parallel.batch_blocks(items, flops=1e9)
+    assert len(blocks) == min(3, items)
+    assert blocks[0][0] == 0 and blocks[-1][1] == items
+    assert all(hi == next_lo for (_, hi), (next_lo, _) in itertools.pairwise(blocks))
+    sizes = [hi - lo for lo, hi in blocks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+def test_small_work_stays_in_one_block(monkeypatch):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
+    assert parallel.batch_blocks(64, flops=parallel.MIN_FLOPS_PER_BLOCK * 1.5) == [(0, 64)]
+    assert len(parallel.batch_blocks(64, flops=parallel.MIN_FLOPS_PER_BLOCK * 3)) == 3
+    assert len(parallel.batch_blocks(0, flops=1e12)) == 1
+
+
+def test_every_block_runs_once_and_off_the_calling_thread(many_threads):
+    seen, lock = [], threading.Lock()
+
+    def work(lo, hi, block):
+        with lock:
+            seen.append((lo, hi, block, threading.current_thread() is threading.main_thread()))
+
+    parallel.run_blocks(parallel.batch_blocks(9, flops=1e9), work)
+    assert sorted(seen) == [(0, 3, 0, True), (3, 6, 1, False), (6, 9, 2, False)]
+
+
+def test_an_error_in_a_block_is_raised_after_every_block_has_finished(many_threads):
+    finished = []
+
+    def work(lo, hi, block):
+        if block == 1:
+            raise ValueError(f"block {block} failed")
+        finished.append(block)
+
+    with pytest.raises(ValueError, match="block 1 failed"):
+        parallel.run_blocks(parallel.batch_blocks(9, flops=1e9), work)
+    assert sorted(finished) == [0, 2]
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 0), ((1, 2), "valid")])
+def test_conv2d_in_blocks_and_steps_matches_the_loops_and_gradcheck(many_threads, monkeypatch, stride,
+                                                                     padding):
+    monkeypatch.setattr(conv, "WORKSPACE_BYTES", 1)  # one image per step
+    x = mg.tensor(rng.standard_normal((7, 3, 6, 5)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4, 3, 3, 2)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(4), requires_grad=True)
+    assert len(parallel.batch_blocks(7, flops=1.0)) == 3
+    y = mg.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+    pads = (1, 1, 1, 1) if padding == 1 else (0, 0, 0, 0)
+    np.testing.assert_allclose(y.data, reference_conv2d(x.data, w.data, b.data, conv.pair("", "", stride, 1),
+                                                        pads), rtol=1e-12)
+    assert gradcheck(lambda *t: mg.nn.functional.conv2d(*t, stride=stride, padding=padding), (x, w, b))
+
+
+def test_conv2d_in_blocks_gives_the_gradients_of_one_block(many_threads, monkeypatch):
+    x, w = rng.standard_normal((10, 4, 9, 9)), rng.standard_normal((6, 4, 3, 3))
+    g = rng.standard_normal((10, 6, 9, 9))
+
+    def gradients():
+        xt, wt = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+        mg.nn.functional.conv2d(xt, wt, padding=1).backward(g)
+        return xt.grad.data, wt.grad.data
+
+    split_x, split_w = gradients()
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
+    whole_x, whole_w = gradients()
+    np.testing.assert_array_equal(split_x, whole_x)  # each pixel's gradient comes from one image's block
+    scale = np.abs(whole_w).max()  # summed per block, then over blocks: equal up to rounding
+    np.testing.assert_allclose(split_w, whole_w, rtol=1e-12, atol=1e-13 * scale)
