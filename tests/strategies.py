@@ -94,6 +94,23 @@ def leaf(array: np.ndarray) -> minigrad.Tensor:
     return minigrad.tensor(array, requires_grad=np.asarray(array).dtype.kind == "f")
 
 
+def check_against_torch(ours: Callable, theirs: Callable, arrays: list[np.ndarray], rtol: float = 1e-10,
+                        grad_rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    """``ours`` (minigrad) and ``theirs`` (PyTorch) on the same float64 ``arrays``: equal outputs, and, after
+    the same random output gradient, equal gradients for every input."""
+    import torch
+
+    mine = [leaf(a) for a in arrays]
+    reference = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = ours(*mine), theirs(*reference)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(g)
+    expected.backward(torch.tensor(g))
+    for a, b in zip(mine, reference):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=grad_rtol, atol=atol)
+
+
 def check_op(op: Callable, reference: Callable, *arrays: np.ndarray, gradcheck: bool = True,
              rtol: float = 1e-10, atol: float = 1e-12) -> None:
     """``op`` on float64 tensors of ``arrays`` against ``reference`` on the arrays; then its backward.

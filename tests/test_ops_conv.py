@@ -10,7 +10,7 @@ import minigrad as mg
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.kernels import im2col as kernels
 from minigrad.ops.conv import conv2d
-from tests.strategies import check_op, leaf
+from tests.strategies import check_against_torch, check_op, leaf
 
 try:
     import torch
@@ -145,16 +145,9 @@ def test_a_larger_conv2d_matches_the_loops():
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, pads", CASES)
 def test_parity_with_torch(x_shape, w_shape, stride, padding, pads):
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    ours = [leaf(a) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    y = conv2d(*ours, stride=stride, padding=padding)
-    y_torch = torch.nn.functional.conv2d(*theirs, stride=stride, padding=padding)
-    np.testing.assert_allclose(y.data, y_torch.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    y_torch.backward(torch.tensor(g))
-    for mine, other in zip(ours, theirs):
-        np.testing.assert_allclose(mine.grad.data, other.grad.numpy(), rtol=1e-12, atol=1e-12)
+    check_against_torch(lambda *t: conv2d(*t, stride=stride, padding=padding),
+                        lambda *t: torch.nn.functional.conv2d(*t, stride=stride, padding=padding), [x, w, b],
+                        rtol=1e-12, grad_rtol=1e-12)
 
 
 # --- errors that name the op, the shapes and the fix ------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import arrays, check_op, leaf
+from strategies import arrays, check_against_torch, check_op
 
 import minigrad
 from minigrad.errors import DTypeError, ShapeError
@@ -234,28 +234,15 @@ def test_batch_norm_errors():
 
 # --- PyTorch parity ---------------------------------------------------------------------------------------
 
-def _parity(ours, theirs, arrays, atol=1e-12):
-    rng = np.random.default_rng(0)
-    mine = [leaf(a) for a in arrays]
-    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, expected = ours(*mine), theirs(*ref)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=atol)
-    g = rng.standard_normal(out.shape)
-    out.backward(g)
-    expected.backward(torch.tensor(g))
-    for a, b in zip(mine, ref):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-9, atol=atol)
-
-
 @needs_torch
 def test_layer_norm_and_rms_norm_match_torch():
     rng = np.random.default_rng(5)
     x, w, b = rng.standard_normal((4, 3, 6)), rng.standard_normal((3, 6)), rng.standard_normal((3, 6))
-    _parity(lambda x, w, b: layer_norm(x, (3, 6), w, b, eps=1e-3),
-            lambda x, w, b: torch.nn.functional.layer_norm(x, (3, 6), w, b, eps=1e-3), [x, w, b])
-    _parity(lambda x, w: rms_norm(x, (6,), w), lambda x, w: torch.nn.functional.rms_norm(x, (6,), w),
-            [x, w[0]])
-    _parity(lambda x: rms_norm(x, (3, 6)), lambda x: torch.nn.functional.rms_norm(x, (3, 6)), [x])
+    F = torch.nn.functional
+    check_against_torch(lambda x, w, b: layer_norm(x, (3, 6), w, b, eps=1e-3),
+                        lambda x, w, b: F.layer_norm(x, (3, 6), w, b, eps=1e-3), [x, w, b])
+    check_against_torch(lambda x, w: rms_norm(x, (6,), w), lambda x, w: F.rms_norm(x, (6,), w), [x, w[0]])
+    check_against_torch(lambda x: rms_norm(x, (3, 6)), lambda x: F.rms_norm(x, (3, 6)), [x])
 
 
 @needs_torch
@@ -266,9 +253,9 @@ def test_batch_norm_matches_torch(training):
     mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
     ours_mean, ours_var = mean.copy(), var.copy()
     torch_mean, torch_var = torch.tensor(mean), torch.tensor(var)
-    _parity(lambda x, w, b: batch_norm(x, ours_mean, ours_var, w, b, training, 0.2, 1e-3),
-            lambda x, w, b: torch.nn.functional.batch_norm(x, torch_mean, torch_var, w, b, training, 0.2,
-                                                           1e-3),
-            [x, w, b])
+    check_against_torch(
+        lambda x, w, b: batch_norm(x, ours_mean, ours_var, w, b, training, 0.2, 1e-3),
+        lambda x, w, b: torch.nn.functional.batch_norm(x, torch_mean, torch_var, w, b, training, 0.2, 1e-3),
+        [x, w, b])
     np.testing.assert_allclose(ours_mean, torch_mean.numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(ours_var, torch_var.numpy(), rtol=1e-12, atol=1e-14)

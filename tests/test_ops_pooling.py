@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.ops.pooling import avg_pool2d, max_pool2d
-from tests.strategies import check_op, leaf
+from tests.strategies import check_against_torch, check_op, leaf
 
 try:
     import torch
@@ -143,19 +143,14 @@ def test_dtype_is_kept(op, dtype):
 @pytest.mark.parametrize("kind", ["max", "avg", "avg exclude pad"])
 def test_parity_with_torch(shape, kernel, stride, padding, kind):
     x = rng.integers(-2, 3, shape).astype(np.float64)  # many ties
-    ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
-    F = torch.nn.functional
     if kind == "max":
-        y, y_torch = max_pool2d(ours, kernel, stride, padding), F.max_pool2d(theirs, kernel, stride, padding)
+        mine, reference, options = max_pool2d, torch.nn.functional.max_pool2d, {}
     else:
-        include = kind == "avg"
-        y = avg_pool2d(ours, kernel, stride, padding, count_include_pad=include)
-        y_torch = F.avg_pool2d(theirs, kernel, stride, padding, count_include_pad=include)
-    np.testing.assert_allclose(y.data, y_torch.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    y_torch.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+        mine, reference = avg_pool2d, torch.nn.functional.avg_pool2d
+        options = {"count_include_pad": kind == "avg"}
+    check_against_torch(lambda t: mine(t, kernel, stride, padding, **options),
+                        lambda t: reference(t, kernel, stride, padding, **options), [x],
+                        rtol=1e-12, grad_rtol=1e-12)
 
 
 # --- errors that name the op, the shapes and the fix ------------------------------------------------------
