@@ -9,13 +9,11 @@ import numpy as _np
 from minigrad import kernels as _kernels  # first: it sets up Numba's cache folder before any compile)
 from minigrad.creation import (
     arange,
-    default_generator,
     empty,
     eye,
     from_numpy,
     full,
     linspace,
-    manual_seed,
     ones,
     ones_like,
     rand,
@@ -50,14 +48,15 @@ from minigrad.ops.shape import (
     unsqueeze,
 )
 from minigrad.ops.softmax import log_softmax, softmax
+from minigrad.random import default_generator, get_rng_state, manual_seed, set_rng_state
 from minigrad.serialization import CheckpointError, load, load_config, load_metadata, save
+from minigrad.version import __version__
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
 int64 = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)
 
-__version__ = "0.1.0"
 
 from minigrad import data, datasets, nn, optim  # noqa: E402  (they import the names above)
 

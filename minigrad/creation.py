@@ -1,7 +1,8 @@
 """Making tensors: from data, filled with a constant, or random from one seeded generator.
 
 Names and signatures follow PyTorch (``minigrad.tensor``, ``zeros``, ``randn``, ``manual_seed``...).
-Floating-point results are float32 unless ``dtype=`` says otherwise; integers are int64.
+Floating-point results are float32 unless ``dtype=`` says otherwise; integers are int64. Random tensors
+draw from :mod:`minigrad.random`'s seeded generator.
 """
 
 from __future__ import annotations
@@ -11,22 +12,7 @@ import math
 import numpy as np
 
 from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array
-
-_generator = np.random.default_rng(0)
-
-
-def manual_seed(seed: int) -> None:
-    """Seed the one generator behind ``randn``, ``rand``, ``randint``, ``randperm`` (and dropout, shuffling).
-
-    The same seed gives the same numbers, on every machine.
-    """
-    global _generator
-    _generator = np.random.default_rng(seed)
-
-
-def default_generator() -> np.random.Generator:
-    """The seeded NumPy generator every random operation in minigrad draws from."""
-    return _generator
+from minigrad.random import default_generator
 
 
 def _dtype(dtype, default=DEFAULT_DTYPE) -> np.dtype:
@@ -108,22 +94,22 @@ def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bo
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Samples from the standard normal distribution, drawn from the seeded generator."""
-    data = _generator.standard_normal(_size(size), dtype=_dtype(dtype))
+    data = default_generator().standard_normal(_size(size), dtype=_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Samples uniform on [0, 1), drawn from the seeded generator."""
-    return Tensor(_generator.random(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(default_generator().random(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | tuple[int, ...], size: tuple[int, ...] | None = None) -> Tensor:
     """Integers uniform on [low, high), as int64: ``randint(0, 10, (3,))``, or ``randint(10, (3,))``."""
     if size is None:
         low, high, size = 0, low, high
-    return Tensor(_generator.integers(low, high, size=_size((size,)), dtype=np.int64))
+    return Tensor(default_generator().integers(low, high, size=_size((size,)), dtype=np.int64))
 
 
 def randperm(n: int) -> Tensor:
     """A random permutation of 0..n-1, as int64."""
-    return Tensor(_generator.permutation(n).astype(np.int64))
+    return Tensor(default_generator().permutation(n).astype(np.int64))

@@ -43,6 +43,7 @@ from safetensors import SafetensorError
 
 from minigrad.engine import Tensor
 from minigrad.errors import MinigradError, shape_str
+from minigrad.version import __version__
 
 FORMAT = "minigrad-checkpoint"
 FORMAT_VERSION = 1
@@ -72,7 +73,7 @@ def save(state_dict: Mapping[str, Tensor], path: str | os.PathLike, config: Any 
     description = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "written_by": f"minigrad {_version()}",
+        "written_by": f"minigrad {__version__}",
         "config": _plain_json(config, "config"),
         "metadata": _plain_json(metadata, "metadata"),
         "elements": sum(int(a.size) for a in arrays.values()),
@@ -209,12 +210,6 @@ def _pretty_object(rendered: dict[str, str], depth: int) -> str:
     inner = "  " * (depth + 1)
     lines = ",\n".join(f"{inner}{json.dumps(key)}: {text}" for key, text in rendered.items())
     return "{\n" + lines + "\n" + "  " * depth + "}"
-
-
-def _version() -> str:
-    import minigrad  # at call time: minigrad/__init__ imports this module
-
-    return minigrad.__version__
 
 
 def _write(file, data: bytes) -> None:

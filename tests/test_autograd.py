@@ -350,6 +350,44 @@ def test_in_place_after_backward_then_a_new_forward_is_fine():
     np.testing.assert_allclose(w.data, [0.0, 0.0])
 
 
+VIEWS = {
+    "view": lambda t: t.view(2, 2), "reshape": lambda t: t.reshape(-1), "flatten": lambda t: t.flatten(),
+    "slice": lambda t: t[1:], "row": lambda t: t[0], "transpose": lambda t: t.transpose(0, 1),
+    "permute": lambda t: t.permute(1, 0), "T": lambda t: t.T, "unsqueeze": lambda t: t.unsqueeze(0),
+    "squeeze": lambda t: t.unsqueeze(0).squeeze(0), "split": lambda t: t.split(1)[1],
+    "detach": lambda t: t.detach(),
+}
+
+
+@pytest.mark.parametrize("make_view", VIEWS.values(), ids=VIEWS.keys())
+def test_an_in_place_change_through_a_view_is_caught(make_view):
+    """Views share their base's version counter, as in PyTorch, so writing through either is seen."""
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    x = minigrad.tensor([[5.0, 6.0], [7.0, 8.0]], dtype=minigrad.float64)
+    y = (w * x).sum()  # MulBackward saved x
+    view = make_view(x)
+    view += 1  # x itself is changed
+    assert x._version == view._version == 1
+    with pytest.raises(GradientError, match="MulBackward needs its input 1"):
+        y.backward()
+    view = make_view(x)
+    z = (view * leaf(np.ones(view.shape))).sum()  # and the other way: the graph saved a view
+    x[0, 0] = 0.0
+    with pytest.raises(GradientError, match="changed in place"):
+        z.backward()
+
+
+def test_a_reshape_that_copies_does_not_share_the_version():
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    x = minigrad.tensor([[5.0, 6.0], [7.0, 8.0]], dtype=minigrad.float64)
+    y = (w * x).sum()
+    copy = x.T.reshape(4)  # a transpose is not contiguous: reshape copies, as NumPy (and PyTorch) do
+    copy += 1
+    assert x._version == 0
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, [[5.0, 6.0], [7.0, 8.0]])
+
+
 def test_setitem_rules():
     t = minigrad.zeros(3)
     t[1] = 5.0

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 import pytest
-from numba import njit
 from scipy import special
 
-from minigrad.kernels import elementwise, fastmath
+from minigrad.kernels import fastmath
+from minigrad.kernels.loops import CONTRACT, jit
 
 F32 = np.finfo(np.float32)
 SUBNORMAL_STEP = 2.0**-149
@@ -35,7 +35,7 @@ CASES = {
 def _vectorised(name):
     function = getattr(fastmath, name)
 
-    @njit(cache=True, **elementwise.JIT_OPTIONS)
+    @jit(fastmath=CONTRACT)
     def apply(x):
         out = np.empty_like(x)
         for i in range(x.size):

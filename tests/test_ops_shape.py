@@ -331,6 +331,43 @@ def test_chunk(data):
     check_op(lambda t: t.chunk(chunks, dim), lambda a: _reference_split(a, sizes, dim), x)
 
 
+def test_split_is_one_node_whose_backward_joins_the_gradients():
+    x = leaf(np.arange(24.0).reshape(4, 6))
+    q, k, v = x.split(2, dim=1)
+    assert q.grad_fn is k.grad_fn is v.grad_fn and q.grad_fn.name == "SplitBackward"
+    (q * 2 + v * 3).sum().backward()  # k is never used: its part of the gradient is zero
+    expected = np.concatenate([np.full((4, 2), 2.0), np.zeros((4, 2)), np.full((4, 2), 3.0)], axis=1)
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_split_pieces_used_at_different_depths_match_indexing():
+    """Each piece's gradient is complete before the one node runs, however deep its uses are."""
+    data = np.random.default_rng(0).standard_normal((3, 6))
+
+    def loss(pieces):
+        a, b, c = pieces
+        deep = ((b * 2).exp() * 0.5).tanh()
+        return (a * deep).sum() + (c**2).sum() + (deep * c).sum()
+
+    x, y = leaf(data), leaf(data)
+    loss(x.split(2, dim=1)).backward()
+    loss([y[:, 0:2], y[:, 2:4], y[:, 4:6]]).backward()
+    np.testing.assert_allclose(x.grad.data, y.grad.data, rtol=1e-14)
+    assert minigrad.gradcheck(lambda t: loss(t.split(2, dim=1)), [leaf(data)])
+
+
+def test_split_pieces_keep_their_own_gradients_and_can_be_dropped():
+    x = leaf(np.arange(6.0))
+    a, b = x.split(3)
+    a.retain_grad()
+    del b  # a piece nobody holds any more is simply not there when the node runs
+    (a * a).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(a.grad.data, [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.data, [0.0, 2.0, 4.0, 0.0, 0.0, 0.0])
+    (a * a).sum().backward()  # the retained graph runs the node again
+    np.testing.assert_array_equal(x.grad.data, [0.0, 4.0, 8.0, 0.0, 0.0, 0.0])
+
+
 def test_split_and_chunk_of_size_0_match_pytorch():
     torch = pytest.importorskip("torch")
     ours, theirs = minigrad.zeros(0, 3), torch.zeros(0, 3)

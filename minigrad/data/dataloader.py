@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from minigrad.creation import default_generator
 from minigrad.data.dataset import Dataset, TensorDataset
 from minigrad.engine import Tensor, as_array
 from minigrad.errors import ShapeError, shape_str
 from minigrad.ops.shape import stack
+from minigrad.random import default_generator
 
 
 class DataLoader:
@@ -37,7 +37,7 @@ class DataLoader:
         drop_last: drop the final batch when it has fewer than ``batch_size`` samples (so that every batch
             has the same size, which batch norm and fixed-shape code may want).
         generator: the ``numpy.random.Generator`` that shuffles. When None, each epoch draws its permutation
-            from ``minigrad.creation.default_generator()``, so ``minigrad.manual_seed(s)`` makes the sequence
+            from ``minigrad.random.default_generator()``, so ``minigrad.manual_seed(s)`` makes the sequence
             of epochs reproducible — as ``torch.manual_seed`` does for PyTorch's DataLoader.
 
     ``len(loader)`` is the number of batches per epoch: :math:`\\lceil N / B \\rceil`, or

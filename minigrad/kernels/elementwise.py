@@ -10,42 +10,23 @@ Backward kernels take what the derivative is cheapest from: sigmoid and tanh fro
 (:math:`\sigma' = \sigma(1 - \sigma)`, :math:`\tanh' = 1 - \tanh^2`), the others from the input ``x``,
 recomputing what they need in the same pass rather than saving extra arrays in the forward.
 
-Every loop also exists in a parallel version (``prange`` over Numba's threads, ``NUMBA_NUM_THREADS``),
-used for arrays of :data:`PARALLEL_MIN_SIZE` (65,536) elements or more; it compiles (about a second) the
-first time a large array needs it. Starting the threads costs about 3 µs against 0.6 µs for a serial call.
-Measured on 2 idle cores (float32, new output array per call), parallel breaks even at about 50K elements
-for relu, 16K for sigmoid and 4K for gelu; at 64K it is 1.3x, 1.6x and 2.0x faster, at 1M 1.4x, 1.4x,
-2.0x. On a busy machine, where the threads wait for a free core, it can be slower.
+Every loop also exists in a parallel version (``prange`` over Numba's threads), used for large arrays
+(:mod:`minigrad.kernels.loops` says when); it compiles (about a second) the first time a large array needs
+it. On a busy machine, where the threads wait for a free core, it can be slower.
 """
 
-from collections.abc import Callable
-from typing import NamedTuple
-
 import numpy as np
-from numba import njit, prange
-from numba.extending import register_jitable
+from numba import prange
 
 from minigrad.kernels import fastmath as fm
-
-# error_model="numpy": division by zero gives inf/nan instead of raising, which lets loops vectorise.
-# fastmath={"contract"}: allow fused multiply-add (one rounding instead of two); no other liberties, so
-# inf and NaN keep their meaning.
-JIT_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
+from minigrad.kernels.loops import CONTRACT, Kernels, choose, jit, per_item
 
 
-def element(fn: Callable) -> Callable:
-    """Mark ``fn``, a function of one element, to be pasted into the loops that call it.
+def element(fn):
+    """Mark ``fn``, a function of one element, to be pasted into the loops that call it (see
+    :func:`~minigrad.kernels.loops.per_item`)."""
+    return per_item(fn, fastmath=CONTRACT, inline=True)
 
-    It stays a plain Python function. That matters: the loops are closures over it, and Numba's cache key
-    includes the pickled closure variables; a plain function pickles by name, a Numba dispatcher with a
-    fresh random id (so its cache would never hit). (A new ``register_jitable`` per function: it consumes
-    its ``inline`` option, so a shared decorator would inline only the first function it decorates.)
-    """
-    return register_jitable(inline="always", **JIT_OPTIONS)(fn)
-
-
-#: Arrays with at least this many elements run on all of Numba's threads (measured: see above).
-PARALLEL_MIN_SIZE = 1 << 16
 
 _ZERO = {np.dtype(np.float32): np.float32(0.0), np.dtype(np.float64): np.float64(0.0)}
 _GELU_TANH_SCALE = np.sqrt(2 / np.pi)  # 0.5 * (1 + tanh(u)) with u = sqrt(2/pi) * (x + 0.044715 x^3)
@@ -54,16 +35,8 @@ _GELU_TANH_CUBIC = 0.044715
 
 # --- the loops ---------------------------------------------------------------------------------------------
 
-class Kernels(NamedTuple):
-    """One elementwise loop compiled twice: serial, and parallel over Numba's threads (``prange``)."""
-
-    serial: Callable
-    parallel: Callable
-
-
 def _loops(serial, parallel) -> Kernels:
-    return Kernels(njit(cache=True, nogil=True, **JIT_OPTIONS)(serial),
-                   njit(cache=True, nogil=True, parallel=True, **JIT_OPTIONS)(parallel))
+    return Kernels(jit(serial, fastmath=CONTRACT), jit(parallel, parallel=True, fastmath=CONTRACT))
 
 
 def unary(fn) -> Kernels:
@@ -98,8 +71,7 @@ def run(kernels: Kernels, arrays: tuple[np.ndarray, ...], param: float = 0.0) ->
     """``kernels`` on ``arrays`` (all of one shape, any strides): a new array of that shape.
 
     Every array is taken in the first one's dtype, and ``param`` (a Python number) too, so that one
-    compiled kernel per dtype serves every call. Arrays of :data:`PARALLEL_MIN_SIZE` elements or more
-    run in parallel.
+    compiled kernel per dtype serves every call. Large arrays run in parallel.
     """
     dtype = arrays[0].dtype
     zero = _ZERO.get(dtype)
@@ -107,8 +79,7 @@ def run(kernels: Kernels, arrays: tuple[np.ndarray, ...], param: float = 0.0) ->
         raise TypeError(f"elementwise kernels take float32 or float64 arrays, not {dtype}.")
     flat = [_flat(a, dtype) for a in arrays]
     out = np.empty(arrays[0].shape, dtype)
-    kernel = kernels.parallel if out.size >= PARALLEL_MIN_SIZE else kernels.serial
-    kernel(*flat, zero + param, out.reshape(-1))
+    choose(kernels, out.size, out.size)(*flat, zero + param, out.reshape(-1))
     return out
 
 

@@ -56,15 +56,18 @@ of the kernels that use it (``minigrad/kernels/__pycache__/elementwise*.nb*``), 
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
-# The kernels' options (see elementwise.py): a kernel's loop vectorises only if no division can raise.
-# LLVM inlines the small functions into the kernels' loops by itself; the two largest it would leave as
-# calls (and the loop scalar), so Numba pastes those into their callers (inline="always", slower to compile).
-_JIT_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
-_scalar = njit(**_JIT_OPTIONS)
-_inlined = njit(inline="always", **_JIT_OPTIONS)
+from minigrad.kernels.loops import CONTRACT, OPTIONS, jit
+
+# The elementwise kernels' options (minigrad/kernels/loops.py): a loop vectorises only if no division can
+# raise. LLVM inlines the small functions into the kernels' loops by itself; the two largest it would leave
+# as calls (and the loop scalar), so Numba pastes those into their callers (inline="always", slower to
+# compile).
+_scalar = jit(fastmath=CONTRACT)
+_inlined = jit(fastmath=CONTRACT, inline="always")
+_IN_KERNEL = {"fastmath": set(CONTRACT), "error_model": OPTIONS["error_model"]}  # the overloads' options
 
 _f32 = np.float32
 _ZERO, _HALF, _ONE, _TWO = _f32(0.0), _f32(0.5), _f32(1.0), _f32(2.0)
@@ -206,7 +209,7 @@ def _by_dtype(fast32, exact64, name: str, doc: str):
     def function(x):
         return fast32(x) if isinstance(x, np.float32) else exact64(x)
 
-    @overload(function, inline="always", jit_options=_JIT_OPTIONS)  # inside a kernel: pick by type
+    @overload(function, inline="always", jit_options=_IN_KERNEL)  # inside a kernel: pick by type
     def _typed(x):
         if x == types.float32:
             return lambda x: fast32(x)

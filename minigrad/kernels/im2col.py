@@ -27,12 +27,11 @@ start off the vector boundary.
 """
 
 import numpy as np
-from numba import njit
 
-kernel = njit(cache=True, nogil=True, error_model="numpy")
+from minigrad.kernels.loops import jit
 
 
-@kernel
+@jit
 def _im2col_image(image, cols, kh, kw, sh, sw, out_h, out_w):
     for c in range(image.shape[0]):
         for i in range(kh):
@@ -49,7 +48,7 @@ def _im2col_image(image, cols, kh, kw, sh, sw, out_h, out_w):
                             target[ow] = source[ow * sw]
 
 
-@kernel
+@jit
 def _col2im_image(cols, image, kh, kw, sh, sw, out_h, out_w):
     image[:] = 0
     for c in range(image.shape[0]):
@@ -67,14 +66,14 @@ def _col2im_image(cols, image, kh, kw, sh, sw, out_h, out_w):
                             target[ow * sw] += source[ow]
 
 
-@kernel
+@jit
 def im2col_into(x, cols, kh, kw, sh, sw, out_h, out_w):
     """Fill ``cols`` (N, C*kh*kw, out_h*out_w) with the windows of the padded images ``x`` (N, C, H, W)."""
     for n in range(x.shape[0]):
         _im2col_image(x[n], cols[n], kh, kw, sh, sw, out_h, out_w)
 
 
-@kernel
+@jit
 def col2im_into(cols, x, kh, kw, sh, sw, out_h, out_w):
     """Overwrite the padded images ``x`` (N, C, H, W) with the adjoint of im2col applied to ``cols``."""
     for n in range(x.shape[0]):

@@ -26,26 +26,22 @@ row's input gradient is
 
 (derived in the ops module); RMS norm drops the middle term. Two dot products per row, then one pass
 writing the gradient — no intermediate arrays. ``dw = sum over rows of g * x_hat`` and ``db = sum of g``
-are accumulated per *chunk* of rows in float64, and the chunks summed afterwards, so the parallel kernel
-never has two threads writing the same accumulator.
+are accumulated per *chunk* of rows in float64, and the chunks summed afterwards (see :data:`CHUNKS`).
 """
 
 import math
 
 import numpy as np
-from numba import njit, prange
 
-# reassoc lets the float64 sums vectorise (their order changes, their precision does not); NaN and inf
-# keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
-_FAST = {"reassoc", "contract"}
-kernel = njit(cache=True, error_model="numpy", fastmath=_FAST)
-parallel_kernel = njit(cache=True, error_model="numpy", fastmath=_FAST, parallel=True)
+from minigrad.kernels.loops import REASSOCIATE, choose, item_loops, jit, per_item
 
-# Measured on 2 cores (float32, rows of 256-1024): serial and parallel break even between 32k and 64k
-# elements (forward 15 vs 18 us at 32k, 29 vs 26 us at 64k; backward 83 vs 70 us at 64k).
-PARALLEL_MIN_ELEMENTS = 65536
-# Rows per dw/db accumulator in the parallel backward: few enough chunks that summing them is cheap,
-# enough that both threads get work.
+# Reordering the float64 sums lets them vectorise (their order changes, their precision does not); NaN and
+# inf keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
+kernel = jit(fastmath=REASSOCIATE)
+# The weight and bias gradients are sums over the rows: each of CHUNKS blocks of rows accumulates its own
+# (an item of the loop), and the blocks are added afterwards, so threads never write the same accumulator
+# and the result does not depend on how many threads there are. Few enough chunks that summing them is
+# cheap, enough that every thread gets work.
 CHUNKS = 16
 
 
@@ -96,38 +92,20 @@ def _backward_row(row, g, weight, mean, rstd, center, out, dw, db):
         out[j] = rstd * (np.float64(g[j]) * weight[j] - mean_h - x_hat * mean_hx)
 
 
-@kernel
-def _forward_serial(x, weight, bias, center, eps, out, mean, rstd):
-    for i in range(x.shape[0]):
-        mean[i], rstd[i] = _forward_row(x[i], weight, bias, center, eps, out[i])
+@per_item
+def _forward(i, x, weight, bias, center, eps, out, mean, rstd):
+    mean[i], rstd[i] = _forward_row(x[i], weight, bias, center, eps, out[i])
 
 
-@parallel_kernel
-def _forward_parallel(x, weight, bias, center, eps, out, mean, rstd):
-    for i in prange(x.shape[0]):
-        mean[i], rstd[i] = _forward_row(x[i], weight, bias, center, eps, out[i])
+@per_item
+def _backward_chunk(chunk, x, g, weight, mean, rstd, center, out, dw, db):
+    rows, chunks = x.shape[0], dw.shape[0]
+    for i in range(chunk * rows // chunks, (chunk + 1) * rows // chunks):
+        _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, out[i], dw[chunk], db[chunk])
 
 
-@kernel
-def _backward_serial(x, g, weight, mean, rstd, center, out, dw, db):
-    for i in range(x.shape[0]):
-        _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, out[i], dw[0], db[0])
-
-
-@parallel_kernel
-def _backward_parallel(x, g, weight, mean, rstd, center, out, dw, db):
-    chunks = dw.shape[0]
-    rows = x.shape[0]
-    for c in prange(chunks):
-        chunk = c  # a copy: the prange index must not reach the inlined helper (Numba's overwrite trap)
-        for i in range(chunk * rows // chunks, (chunk + 1) * rows // chunks):
-            _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, out[i], dw[chunk], db[chunk])
-
-
-def _parallel(x: np.ndarray, parallel: bool | None) -> bool:
-    if parallel is None:
-        return x.size >= PARALLEL_MIN_ELEMENTS and x.shape[0] > 1
-    return parallel
+FORWARD = item_loops(_forward, fastmath=REASSOCIATE)
+BACKWARD = item_loops(_backward_chunk, fastmath=REASSOCIATE)
 
 
 def norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, center: bool, eps: float,
@@ -140,8 +118,8 @@ def norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, center: bo
     mean = np.zeros(x.shape[0])
     rstd = np.zeros(x.shape[0])
     if x.shape[1]:
-        run = _forward_parallel if _parallel(x, parallel) else _forward_serial
-        run(x, weight, bias, center, float(eps), out, mean, rstd)
+        run = choose(FORWARD, x.size, x.shape[0], parallel)
+        run(x.shape[0], x, weight, bias, center, float(eps), out, mean, rstd)
     return out, mean, rstd
 
 
@@ -152,11 +130,10 @@ def norm_backward(x: np.ndarray, g: np.ndarray, weight: np.ndarray, mean: np.nda
     ``dx`` has ``x``'s dtype; ``dweight`` and ``dbias`` are float64 sums over the rows.
     """
     out = np.empty_like(x)
-    parallel = _parallel(x, parallel)
-    chunks = min(CHUNKS, x.shape[0]) if parallel else 1
-    dw = np.zeros((max(chunks, 1), x.shape[1]))
-    db = np.zeros((max(chunks, 1), x.shape[1]))
+    chunks = max(min(CHUNKS, x.shape[0]), 1)
+    dw = np.zeros((chunks, x.shape[1]))
+    db = np.zeros((chunks, x.shape[1]))
     if x.size:
-        run = _backward_parallel if parallel else _backward_serial
-        run(x, g, weight, mean, rstd, center, out, dw, db)
+        run = choose(BACKWARD, x.size, chunks, parallel)
+        run(chunks, x, g, weight, mean, rstd, center, out, dw, db)
     return out, dw.sum(axis=0), db.sum(axis=0)

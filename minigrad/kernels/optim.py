@@ -16,12 +16,10 @@ rounded to the parameter's dtype inside, so float32 parameters are updated in fl
 
 import math
 
-from numba import njit
-
-kernel = njit(cache=True, error_model="numpy")
+from minigrad.kernels.loops import jit
 
 
-@kernel
+@jit
 def sgd_update(param, grad, buf, lr, momentum, one_minus_dampening, weight_decay, nesterov, maximize,
                first_step):
     r"""One SGD step, in place on ``param`` (and ``buf``, the momentum buffer, when ``momentum != 0``).
@@ -45,7 +43,7 @@ def sgd_update(param, grad, buf, lr, momentum, one_minus_dampening, weight_decay
         param[i] -= lr * g
 
 
-@kernel
+@jit
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, one_minus_beta1, beta2,
                 one_minus_beta2, eps, weight_decay, decay_factor, step_size, bias_correction2_sqrt, decoupled,
                 amsgrad, maximize):

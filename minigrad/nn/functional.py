@@ -5,10 +5,10 @@ from minigrad.ops.conv import conv2d
 from minigrad.ops.dropout import dropout
 from minigrad.ops.embedding import embedding
 from minigrad.ops.linear import linear
-from minigrad.ops.losses import binary_cross_entropy_with_logits, mse_loss
+from minigrad.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from minigrad.ops.normalization import batch_norm, layer_norm, rms_norm
 from minigrad.ops.pooling import avg_pool2d, max_pool2d
-from minigrad.ops.softmax import cross_entropy, log_softmax, softmax
+from minigrad.ops.softmax import log_softmax, softmax
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout",

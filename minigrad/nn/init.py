@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from minigrad.creation import default_generator
 from minigrad.engine import Tensor, mark_modified
 from minigrad.errors import ShapeError, shape_str
+from minigrad.random import default_generator
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:

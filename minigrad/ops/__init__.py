@@ -1,19 +1,47 @@
 """Differentiable operations: each one a forward and, right beside it, its backward.
 
-| module        | operations                                                              |
-|---------------|-------------------------------------------------------------------------|
-| arithmetic    | + - * / ** neg abs maximum minimum where clamp, comparisons, dtype casts |
-| pointwise     | exp log sqrt sin cos                                                    |
-| activations   | relu leaky_relu sigmoid tanh gelu silu                                  |
-| reductions    | sum mean var max min argmax argmin                                      |
-| shape         | reshape permute transpose expand squeeze unsqueeze flatten [] cat stack split |
-| matmul        | @ with batch broadcasting                                               |
-| softmax       | softmax log_softmax cross_entropy                                       |
-| linear        | linear (x W^T + b as one node)                                          |
-| conv          | conv2d (im2col + one BLAS product; col2im backward)                     |
-| pooling       | max_pool2d avg_pool2d (im2col + a reduction per window)                 |
-| normalization | layer_norm rms_norm (fused Numba kernels) batch_norm                    |
-| embedding     | embedding (scatter-add backward)                                        |
-| dropout       | dropout                                                                 |
-| losses        | mse_loss binary_cross_entropy_with_logits                               |
+| module        | operations                                                                      |
+|---------------|---------------------------------------------------------------------------------|
+| common        | what the others share: dtype promotion, casts (``to``), dims, unbroadcast      |
+| arithmetic    | + - * / ** neg abs maximum minimum where clamp, comparisons, in-place operators |
+| pointwise     | exp log sqrt sin cos                                                            |
+| activations   | relu leaky_relu sigmoid tanh gelu silu                                          |
+| reductions    | sum mean var max min argmax argmin                                              |
+| shape         | reshape permute transpose expand squeeze unsqueeze flatten [] cat stack split   |
+| matmul        | @ with batch broadcasting                                                       |
+| softmax       | softmax log_softmax                                                             |
+| losses        | cross_entropy mse_loss binary_cross_entropy_with_logits                         |
+| linear        | linear (x W^T + b as one node)                                                  |
+| conv          | conv2d (im2col + BLAS products; col2im backward)                                |
+| pooling       | max_pool2d avg_pool2d (im2col + a reduction per window)                         |
+| normalization | layer_norm rms_norm (fused Numba kernels) batch_norm                            |
+| embedding     | embedding (scatter-add backward)                                                |
+| dropout       | dropout                                                                         |
+
+Every module here imports ``minigrad.engine`` (an operation makes Tensors), so the engine cannot import
+them. Instead, this package binds itself to ``minigrad.engine.ops`` when it is imported, and ``Tensor``'s
+methods (``a + b``, ``x.sum()``...) look their operation up there when they are called.
 """
+
+import sys
+
+from minigrad import engine
+from minigrad.ops import (
+    activations,
+    arithmetic,
+    common,
+    conv,
+    dropout,
+    embedding,
+    linear,
+    losses,
+    matmul,
+    normalization,
+    pointwise,
+    pooling,
+    reductions,
+    shape,
+    softmax,
+)
+
+engine.ops = sys.modules[__name__]

@@ -13,17 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.engine import Tensor, make_result
-from minigrad.errors import DTypeError
 from minigrad.kernels import elementwise as ew
+from minigrad.ops.common import require_float
 
 
 def _floating_data(op: str, x: Tensor) -> np.ndarray:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): expected a minigrad Tensor, got {type(x).__name__}; "
                         f"wrap it first: {op}(minigrad.tensor(...)).")
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{op}(): expected a floating-point tensor, got {x.dtype}. "
-                         f"Convert it first: {op}(x.float()).")
+    require_float(op, x)
     return x.data
 
 

@@ -1,90 +1,19 @@
-"""Arithmetic with broadcasting: ``+ - * / **``, neg, abs, maximum, minimum, where, clamp, and dtype casts.
+"""Arithmetic with broadcasting: ``+ - * / **``, neg, abs, maximum, minimum, where, clamp, comparisons, and
+the in-place operators.
 
-Each operation is a forward (one NumPy call) and, right beside it, its backward. The step learners find
-hardest is :func:`unbroadcast`: if ``a`` of shape (3, 1) was broadcast to (3, 4) in the forward pass,
-each element of ``a`` was *used four times*, so its gradient is the sum of the four gradients — the
-backward of broadcasting is a sum over the broadcast dimensions.
+Each operation is a forward (one NumPy call) and, right beside it, its backward. Inputs of two dtypes are
+promoted first (:func:`~minigrad.ops.common.as_tensor_pair`), and every backward ends with
+:func:`~minigrad.ops.common.unbroadcast`: if ``a`` of shape (3, 1) was broadcast to (3, 4), its gradient is
+the sum of the four gradients each of its elements received.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minigrad.engine import (
-    DEFAULT_DTYPE,
-    Tensor,
-    as_array,
-    is_grad_enabled,
-    make_result,
-    mark_modified,
-)
+from minigrad.engine import DEFAULT_DTYPE, Tensor, as_array, is_grad_enabled, make_result, mark_modified
 from minigrad.errors import DTypeError, GradientError, ShapeError, broadcast_shapes, shape_str
-
-Scalar = int | float | bool
-_NUMBERS = (int, float, np.integer, np.floating, np.bool_)  # what as_tensor_pair takes as a Scalar
-
-
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: the backward of broadcasting an input of that shape.
-
-    Dimensions broadcasting added on the left are summed away; dimensions that were 1 are summed with
-    ``keepdims`` so they stay 1.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    stretched = tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
-    return grad.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
-
-
-# --- dtype promotion ---------------------------------------------------------------------------------------
-
-def result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion for minigrad's dtypes: the wider float if either is a float, else int64."""
-    if a == b:
-        return a
-    floats = [d for d in (a, b) if d.kind == "f"]
-    if floats:
-        return max(floats, key=lambda d: d.itemsize)
-    return np.dtype(np.int64)
-
-
-def to_dtype(x: Tensor, dtype) -> Tensor:
-    """``x.to(dtype)``: a cast; its backward casts the gradient back to ``x``'s dtype.
-
-    A cast to an integer or bool dtype ends the graph (the result does not require grad), as in PyTorch.
-    """
-    dtype = np.dtype(dtype)
-    if dtype == x.dtype:
-        return x
-    if dtype.kind != "f":
-        return Tensor(x.data.astype(dtype))
-    source = x.dtype
-    return make_result(x.data.astype(dtype), (x,), lambda g: (g.astype(source),), "ToCopyBackward")
-
-
-# A Python number joins a tensor's dtype unless it is of a higher kind (bool < int < float), as in PyTorch:
-# int64 tensor * 2.5 is float32, bool tensor + 2 is int64, float64 tensor * 2.5 stays float64.
-_KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2}
-_DTYPE_OF_KIND = {1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
-
-
-def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
-    """``a`` and ``b`` as two tensors of one dtype; a Python number takes ``a``'s dtype (as in PyTorch)."""
-    if isinstance(b, Tensor):
-        if a.dtype != b.dtype:
-            dtype = result_dtype(a.dtype, b.dtype)
-            a, b = to_dtype(a, dtype), to_dtype(b, dtype)
-        return a, b
-    if isinstance(b, _NUMBERS):
-        number_rank = 0 if isinstance(b, (bool, np.bool_)) else 1 if isinstance(b, (int, np.integer)) else 2
-        if number_rank > _KIND_RANK[a.dtype.kind]:
-            a = to_dtype(a, _DTYPE_OF_KIND[number_rank])
-        return a, Tensor(np.asarray(b, dtype=a.dtype))
-    if isinstance(b, (np.ndarray, list, tuple)):
-        return as_tensor_pair(a, Tensor(as_array(b)))
-    raise DTypeError(f"cannot combine a tensor with a {type(b).__name__}; use a number, a NumPy array, "
-                     "or a minigrad tensor.")
+from minigrad.ops.common import NUMBERS, Scalar, as_tensor_pair, to_dtype, unbroadcast
 
 
 def _broadcasting(op: str, ufunc, a: Tensor, b: Tensor) -> np.ndarray:
@@ -274,7 +203,7 @@ def clamp(a: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
                          f"{shape_str(a.shape)}).")
     for bound in (min, max):
         if bound is not None:
-            if not isinstance(bound, _NUMBERS):
+            if not isinstance(bound, NUMBERS):
                 raise DTypeError(f"clamp(): min and max must be numbers, got a {type(bound).__name__}; for "
                                  "elementwise bounds use minimum(maximum(x, low), high).")
             a, _ = as_tensor_pair(a, bound)
@@ -299,7 +228,7 @@ clip = clamp
 
 def _compare(op: str, ufunc):
     def compare(a: Tensor, b) -> Tensor:
-        if not isinstance(b, (Tensor, *_NUMBERS, np.ndarray, list, tuple)):
+        if not isinstance(b, (Tensor, *NUMBERS, np.ndarray, list, tuple)):
             return NotImplemented  # so that ``t == None`` is False, as in PyTorch
         a, b = as_tensor_pair(a, b)
         return Tensor(_broadcasting(op, ufunc, a, b))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.creation import default_generator
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError
+from minigrad.random import default_generator
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

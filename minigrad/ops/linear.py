@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import ShapeError, shape_str
-from minigrad.ops.arithmetic import result_dtype, to_dtype
+from minigrad.ops.common import result_dtype, to_dtype
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

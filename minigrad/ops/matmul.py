@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, as_array, make_result
 from minigrad.errors import ShapeError, broadcast_shapes, shape_str
-from minigrad.ops.arithmetic import as_tensor_pair, unbroadcast
+from minigrad.ops.common import as_tensor_pair, unbroadcast
 
 
 def _swap(m: np.ndarray) -> np.ndarray:

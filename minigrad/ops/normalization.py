@@ -41,12 +41,7 @@ import numpy as np
 from minigrad.engine import Tensor, make_result, mark_modified
 from minigrad.errors import DTypeError, ShapeError, shape_str
 from minigrad.kernels import normalization as kernels
-
-
-def _require_float(op: str, x: Tensor) -> None:
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{op}(): needs floating-point input, got {x.dtype}. Convert it first, e.g. "
-                         "x.float().")
+from minigrad.ops.common import require_float
 
 
 def _check_parameter(op: str, name: str, param: Tensor | None, shape: tuple[int, ...], x: Tensor,
@@ -64,7 +59,7 @@ def _check_parameter(op: str, name: str, param: Tensor | None, shape: tuple[int,
 
 def _normalized_rows(op: str, x: Tensor, normalized_shape) -> tuple[tuple[int, ...], int, int]:
     """``normalized_shape`` as a tuple, and the (rows, n) layout of ``x`` it implies."""
-    _require_float(op, x)
+    require_float(op, x)
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
     shape = tuple(int(s) for s in shape)
     if not shape:
@@ -176,7 +171,7 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
     NumPy's vectorised sums handle well. ``momentum=None`` (a cumulative average) is not supported by
     ``F.batch_norm`` in PyTorch either.
     """
-    _require_float("batch_norm", input)
+    require_float("batch_norm", input)
     if input.ndim < 2:
         raise ShapeError(f"batch_norm(): input of shape {shape_str(input.shape)} needs at least 2 dims, "
                          "(N, C) or (N, C, L) or (N, C, H, W). For one sample, add the batch dim: "

@@ -15,33 +15,11 @@ from collections import namedtuple
 import numpy as np
 
 from minigrad.engine import Tensor, make_result
-from minigrad.errors import DTypeError, ShapeError, shape_str
-
-Dim = int | tuple[int, ...] | None
+from minigrad.errors import ShapeError, shape_str
+from minigrad.ops.common import Dim, normalize_dims, require_float
 
 # ``x.max(dim=1)`` returns both, like PyTorch's ``torch.return_types.max``.
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-
-
-def normalize_dims(op: str, dim: Dim, ndim: int, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
-    """``dim`` as a sorted tuple of non-negative axes; all axes when ``dim`` is None or ``()``.
-
-    A 0-d tensor accepts dim 0 and -1 (and gives ``()``), as in PyTorch. Naming a dim twice is an error.
-    ``shape``, when given, is shown in the error message.
-    """
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim or ())
-    if not dims:
-        return tuple(range(ndim))
-    bound = builtins.max(ndim, 1)
-    described = f"shape {shape_str(shape)}" if shape is not None else f"{ndim} dimension(s)"
-    for d in dims:
-        if not isinstance(d, (int, np.integer)) or not -bound <= d < bound:
-            raise ShapeError(f"{op}(): dim {d!r} is out of range for a tensor with {described}; "
-                             f"valid dims are {-bound}..{bound - 1}.")
-    normalized = sorted(int(d) % bound for d in dims)
-    if len(set(normalized)) != len(normalized):
-        raise ShapeError(f"{op}(): dims {dims} name the same dimension twice (tensor with {described}).")
-    return () if ndim == 0 else tuple(normalized)
 
 
 def expand_back(grad: np.ndarray, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -56,12 +34,6 @@ def _count(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
     return int(np.prod([shape[d] for d in dims], dtype=np.int64))
 
 
-def _require_float(op: str, x: Tensor) -> None:
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{op}(): needs a floating-point tensor, got {x.dtype} of shape "
-                         f"{shape_str(x.shape)}; call x.float() first.")
-
-
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Sum over ``dim`` (all dims when None). Integer and bool tensors sum to int64, as in PyTorch."""
     dims = normalize_dims("sum", dim, x.ndim, x.shape)
@@ -72,7 +44,7 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim``; NaN over an empty set (0/0), as in PyTorch."""
-    _require_float("mean", x)
+    require_float("mean", x)
     dims = normalize_dims("mean", dim, x.ndim, x.shape)
     count = _count(x.shape, dims)
     with np.errstate(invalid="ignore"):
@@ -92,7 +64,7 @@ def var(x: Tensor, dim: Dim = None, *, correction: float = 1, keepdim: bool = Fa
     cancel because the deviations sum to zero). When :math:`N \le c` the divisor is 0, as in PyTorch:
     the variance is NaN (or inf), not an error.
     """
-    _require_float("var", x)
+    require_float("var", x)
     dims = normalize_dims("var", dim, x.ndim, x.shape)
     count = _count(x.shape, dims)
     divisor = x.dtype.type(builtins.max(count - correction, 0))

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from minigrad.engine import Tensor, is_grad_enabled, make_result, mark_modified
+from minigrad.engine import Tensor, is_grad_enabled, make_result, make_results, mark_modified
 from minigrad.errors import DTypeError, GradientError, ShapeError, shape_str
-from minigrad.ops.arithmetic import result_dtype, to_dtype, unbroadcast
-from minigrad.ops.reductions import normalize_dims
+from minigrad.ops.common import normalize_dims, result_dtype, to_dtype, unbroadcast
 
 
 def _sizes(sizes) -> tuple[int, ...]:
@@ -40,7 +39,8 @@ def reshape(x: Tensor, *shape) -> Tensor:
         raise ShapeError(f"reshape(): cannot reshape a tensor of shape {shape_str(x.shape)} "
                          f"({x.data.size} elements) into {shape_str(shape)}; the element counts must match "
                          "(at most one size may be -1).") from None
-    return make_result(out, (x,), lambda g: (g.reshape(x.shape),), "ReshapeBackward")
+    view_of = x if np.may_share_memory(out, x.data) else None  # NumPy copies when it must, as PyTorch does
+    return make_result(out, (x,), lambda g: (g.reshape(x.shape),), "ReshapeBackward", view_of)
 
 
 view = reshape
@@ -70,7 +70,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     normalize_dims("permute", dims, x.ndim, x.shape)  # in range, none repeated
     axes = tuple(d % x.ndim for d in dims)
     inverse = tuple(int(i) for i in np.argsort(axes))
-    return make_result(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),), "PermuteBackward")
+    return make_result(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),), "PermuteBackward", x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -79,12 +79,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim == 0:
         return reshape(x, ())
     out = np.swapaxes(x.data, axis0, axis1)
-    return make_result(out, (x,), lambda g: (np.swapaxes(g, axis0, axis1),), "TransposeBackward")
-
-
-def T(x: Tensor) -> Tensor:
-    """All dimensions reversed (the matrix transpose for a 2-d tensor)."""
-    return permute(x, *reversed(range(x.ndim)))
+    return make_result(out, (x,), lambda g: (np.swapaxes(g, axis0, axis1),), "TransposeBackward", x)
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
@@ -104,7 +99,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
         __tracebackhide__ = True
         raise ShapeError(f"expand(): cannot expand shape {shape_str(x.shape)} to {shape_str(target)}; only "
                          "dims of size 1 can grow, and new dims go on the left.") from None
-    return make_result(out, (x,), lambda g: (unbroadcast(g, x.shape),), "ExpandBackward")
+    return make_result(out, (x,), lambda g: (unbroadcast(g, x.shape),), "ExpandBackward", x)
 
 
 def squeeze(x: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
@@ -172,7 +167,7 @@ def getitem(x: Tensor, index) -> Tensor:
             np.add.at(grad, index, g)  # scatter-add: repeated indices accumulate
         return (grad,)
 
-    return make_result(np.asarray(out), (x,), backward, "IndexBackward")
+    return make_result(np.asarray(out), (x,), backward, "IndexBackward", x if basic else None)
 
 
 def setitem(x: Tensor, index, value) -> None:
@@ -253,7 +248,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the given sizes."""
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the given sizes.
+
+    The pieces are views of ``x``, all made by one node: its backward joins their gradients (zeros for a
+    piece that received none) into one gradient for ``x``, so attention's ``q, k, v = qkv.split(d, -1)``
+    costs one concatenation in the backward pass, not a zero array the size of ``qkv`` per piece.
+    """
     if x.ndim == 0:
         raise ShapeError("split(): a 0-d tensor has no dim to split; reshape it to (1,) first.")
     axis = _axis("split", dim, x)
@@ -269,13 +269,13 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
         if sum(sizes) != length or min(sizes, default=0) < 0:
             raise ShapeError(f"split(): sections {sizes} must be non-negative and add up to {length}, the "
                              f"size of dim {axis} of shape {shape_str(x.shape)}.")
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    slicer = [slice(None)] * x.ndim
-    pieces = []
-    for start, size in zip(starts, sizes):
-        slicer[axis] = slice(int(start), int(start + size))
-        pieces.append(getitem(x, tuple(slicer)))
-    return tuple(pieces)
+    pieces = np.split(x.data, np.cumsum(sizes)[:-1], axis=axis)
+
+    def backward(grads):  # one gradient per piece, None for a piece that received none
+        full = [np.zeros(p.shape, x.dtype) if g is None else g for g, p in zip(grads, pieces)]
+        return (np.concatenate(full, axis=axis),)
+
+    return make_results(pieces, (x,), backward, "SplitBackward", view_of=x)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
