@@ -7,6 +7,7 @@ The API mirrors PyTorch's: ``minigrad.tensor``, ``x.backward()``, ``x.grad``, ``
 import numpy as _np
 
 from minigrad import kernels as _kernels  # first: it sets up Numba's cache folder before any compile)
+from minigrad.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from minigrad.creation import (
     arange,
     empty,
@@ -25,7 +26,14 @@ from minigrad.creation import (
     zeros_like,
 )
 from minigrad.engine import Tensor, enable_grad, is_grad_enabled, no_grad
-from minigrad.errors import DTypeError, GradientError, MinigradError, ShapeError, install_traceback_trimming
+from minigrad.errors import (
+    DTypeError,
+    GradientError,
+    MinigradError,
+    NonFiniteError,
+    ShapeError,
+    install_traceback_trimming,
+)
 from minigrad.gradcheck import gradcheck
 from minigrad.ops.activations import relu, sigmoid, tanh
 from minigrad.ops.arithmetic import clamp, maximum, minimum, where
@@ -58,6 +66,6 @@ int64 = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)
 
 
-from minigrad import data, datasets, nn, optim  # noqa: E402  (they import the names above)
+from minigrad import data, datasets, diagnostics, nn, optim  # noqa: E402  (they import the names above)
 
 install_traceback_trimming()

@@ -15,6 +15,8 @@ from minigrad.engine import Tensor
 
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_SIZE = 360
+DIGITS_VAL_SIZE = 287  # a fifth of the 1,437 images that are not test images
+SPLITS = ("train", "val", "test")
 
 
 def digits(split: str = "train") -> TensorDataset:
@@ -24,24 +26,29 @@ def digits(split: str = "train") -> TensorDataset:
     (N, 64) for an MLP — with values in [0, 1] (the raw pixels are 0..16 and are divided by 16, exactly).
     ``labels`` are int64 in 0..9.
 
-    The train/test split is fixed, so that every accuracy quoted anywhere refers to the same 360 test
-    images: a stratified split, 1,437 train / 360 test. Each class gives the test set its share of 360 in
-    proportion to its size (largest remainders), i.e. test images per digit 0..9 are
-    ``36, 37, 35, 37, 36, 36, 36, 36, 35, 36``; which images those are is drawn, class by class in order
-    0..9, by ``numpy.random.default_rng(0).permutation`` of that class's indices (seed
-    ``DIGITS_SPLIT_SEED = 0``). Both parts keep the original order of ``load_digits``; shuffle with a
-    :class:`~minigrad.data.DataLoader`. The split does not depend on ``minigrad.manual_seed``.
+    Three fixed, disjoint, stratified parts, so that every number quoted anywhere refers to the same images:
 
-    Args:
-        split: ``"train"`` (1,437 images) or ``"test"`` (360 images).
+    * ``"train"`` (1,150 images): what a model learns from;
+    * ``"val"`` (287): the validation set, for every choice made while training — which epoch, which
+      learning rate, which architecture;
+    * ``"test"`` (360): looked at once, at the very end, to report how well the chosen model does on images
+      nothing was chosen on. (Choosing on it would make it one more training signal: the best of many
+      tries on the test set is an optimistic estimate.)
+
+    How they are drawn: each class gives the test set its share of 360 in proportion to its size (largest
+    remainders), i.e. test images per digit 0..9 are ``36, 37, 35, 37, 36, 36, 36, 36, 35, 36``, picked
+    class by class in order 0..9 by ``numpy.random.default_rng(0).permutation`` of the class's indices
+    (``DIGITS_SPLIT_SEED = 0``). The validation set is then drawn the same way from what is left, with
+    its share of 287, by a second generator seeded 1. Every part keeps the original order of
+    ``load_digits``; shuffle with a :class:`~minigrad.data.DataLoader`. The split does not depend on
+    ``minigrad.manual_seed``.
 
     Needs scikit-learn (``pip install scikit-learn``), imported only when this is called.
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"digits(): split must be 'train' or 'test', got {split!r}.")
+    if split not in SPLITS:
+        raise ValueError(f"digits(): split must be 'train', 'val' or 'test', got {split!r}.")
     images, labels = _digits_arrays()
-    train, test = _digits_split(labels)
-    rows = train if split == "train" else test
+    rows = dict(zip(SPLITS, _digits_split(labels)))[split]
     return TensorDataset(Tensor(images[rows]), Tensor(labels[rows]))  # fancy indexing copies
 
 
@@ -59,15 +66,23 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return images, bunch.target.astype(np.int64)
 
 
-def _digits_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted train and test indices of the fixed stratified split described in :func:`digits`."""
-    classes, counts = np.unique(labels, return_counts=True)
-    share = counts * DIGITS_TEST_SIZE / counts.sum()
+def _digits_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted train, validation and test indices of the fixed split described in :func:`digits`."""
+    everything = np.arange(labels.size)
+    test = _stratified_draw(labels, everything, DIGITS_TEST_SIZE, DIGITS_SPLIT_SEED)
+    rest = np.setdiff1d(everything, test)
+    val = _stratified_draw(labels, rest, DIGITS_VAL_SIZE, DIGITS_SPLIT_SEED + 1)
+    return np.setdiff1d(rest, val), val, test
+
+
+def _stratified_draw(labels: np.ndarray, pool: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` sorted indices from ``pool``: each class its share by size (largest remainders, ties to the
+    lower class), drawn class by class in order by ``default_rng(seed).permutation``."""
+    classes, counts = np.unique(labels[pool], return_counts=True)
+    share = counts * size / counts.sum()
     quota = np.floor(share).astype(np.int64)
-    missing = DIGITS_TEST_SIZE - quota.sum()
-    quota[np.argsort(quota - share, kind="stable")[:missing]] += 1  # largest remainders, ties to lower class
-    rng = np.random.default_rng(DIGITS_SPLIT_SEED)
-    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:q] for c, q in zip(classes, quota)])
-    is_test = np.zeros(labels.shape, dtype=bool)
-    is_test[test] = True
-    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    missing = size - quota.sum()
+    quota[np.argsort(quota - share, kind="stable")[:missing]] += 1
+    rng = np.random.default_rng(seed)
+    drawn = [rng.permutation(pool[labels[pool] == c])[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(drawn))

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from minigrad.anomaly import AnomalyMode, check_gradients, check_result, user_line
 from minigrad.errors import DTypeError, GradientError, ShapeError, shape_str
 
 # What ``minigrad.tensor(1.5)`` and ``minigrad.zeros(3)`` produce, like PyTorch's default dtype.
@@ -86,9 +87,10 @@ class Node:
     ``versions`` records each input's version when the node was made, and ``out_version`` its output's.
     An in-place change (``x += 1``, ``x[0] = 5``) bumps a tensor's version, so backward can refuse to
     compute a gradient from values that are no longer there, instead of silently returning a wrong one.
+    Inside ``detect_anomaly()``, ``where`` records the user's line that made the node.
     """
 
-    __slots__ = ("backward", "inputs", "name", "out_version", "versions")
+    __slots__ = ("backward", "inputs", "name", "out_version", "versions", "where")
     outputs = None  # one output; see MultiOutputNode
 
     def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: Callable, out_version: int):
@@ -461,7 +463,17 @@ def make_result(data: np.ndarray, inputs: Sequence[Tensor], backward: Callable, 
             if t.requires_grad:
                 out.requires_grad, out._node = True, Node(name, tuple(inputs), backward, counter[0])
                 break
+    if AnomalyMode.enabled:
+        _check_anomaly(out, name, inputs)
     return out
+
+
+def _check_anomaly(out: Tensor, name: str, inputs: Sequence[Tensor]) -> None:
+    """Inside ``detect_anomaly()``: check the result, and remember where its node was made."""
+    where = user_line()
+    check_result(name, out.data, inputs, where)
+    if out._node is not None:
+        out._node.where = where
 
 
 def make_results(arrays: Sequence[np.ndarray], inputs: Sequence[Tensor], backward: Callable, name: str,
@@ -547,6 +559,8 @@ def run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool = False,
                 "or recompute the forward pass.")
         _check_versions(node, tensor)
         input_grads = node.backward(grad)
+        if AnomalyMode.enabled:
+            check_gradients(node, grad, input_grads)
         for inp, g in zip(node.inputs, input_grads):
             if g is None or not inp.requires_grad:
                 continue

@@ -5,7 +5,9 @@ that ``except ValueError`` keeps working:
 
 * :class:`ShapeError` (a ``ValueError``): shapes that do not fit the operation;
 * :class:`DTypeError` (a ``TypeError``): a dtype the operation cannot take;
-* :class:`GradientError` (a ``RuntimeError``): misuse of autograd (backward twice, a non-scalar root...).
+* :class:`GradientError` (a ``RuntimeError``): misuse of autograd (backward twice, a non-scalar root...);
+* :class:`NonFiniteError` (a ``FloatingPointError``): inside ``minigrad.detect_anomaly()``, an operation
+  made a NaN or an infinity.
 
 A message names the operation, shows the values involved and, when there is one, a concrete fix. The
 traceback a learner sees ends at *their* line, not inside minigrad: see :func:`install_traceback_trimming`.
@@ -34,6 +36,10 @@ class DTypeError(MinigradError, TypeError):
 
 class GradientError(MinigradError, RuntimeError):
     """Autograd was asked to do something it cannot (backward twice, backward of a non-scalar...)."""
+
+
+class NonFiniteError(MinigradError, FloatingPointError):
+    """An operation made a NaN or an infinity while ``minigrad.detect_anomaly()`` was watching."""
 
 
 def broadcast_shapes(op: str, *shapes: tuple[int, ...], fix: str | None = None) -> tuple[int, ...]:
@@ -93,8 +99,13 @@ def shape_str(shape: Sequence[int]) -> str:
 
 # --- Tracebacks that end at the user's line --------------------------------------------------------------
 
+def in_minigrad(filename: str) -> bool:
+    """Whether ``filename`` is one of minigrad's own source files (not the user's code)."""
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
 def _is_internal(tb) -> bool:
-    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
+    return in_minigrad(tb.tb_frame.f_code.co_filename)
 
 
 def _frames(tb) -> list:

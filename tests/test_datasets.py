@@ -1,5 +1,5 @@
-"""minigrad.datasets.digits: the data is sklearn's, scaled as documented, and the split is fixed, disjoint,
-complete and stratified."""
+"""minigrad.datasets.digits: the data is sklearn's, scaled as documented, and the train/val/test split is
+fixed, disjoint, complete and stratified."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn 
 
 # The documented split (see minigrad.datasets.digits): test images per digit 0..9.
 TEST_PER_CLASS = [36, 37, 35, 37, 36, 36, 36, 36, 35, 36]
+SIZES = {"train": 1150, "val": 287, "test": 360}
 # SHA-256 of the test indices (int64, little-endian). If this changes, every accuracy quoted on the test set
 # refers to a different set of images: a NumPy release that changed Generator.permutation, or an edit to
-# the split, must be noticed, not absorbed.
+# the split, must be noticed, not absorbed. (The validation set was carved out of the training images
+# later; the test images stayed the same.)
 TEST_INDICES_SHA256 = "029b55daa6f2edd89879dbf642826ff0d19422b26daba57377d2e31ed02cf1ff"
+VAL_INDICES_SHA256 = "d94d4966c497439345d86e1cf703b06bcee4ad5eff72decd2e445cccd967aaa1"
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,10 @@ def reference():
 
 
 def split_indices(labels):
-    return datasets._digits_split(labels)
+    return dict(zip(("train", "val", "test"), datasets._digits_split(labels)))
 
 
-@pytest.mark.parametrize(("split", "size"), [("train", 1437), ("test", 360)])
+@pytest.mark.parametrize(("split", "size"), SIZES.items())
 def test_shapes_dtypes_and_range(split, size):
     ds = datasets.digits(split)
     assert isinstance(ds, TensorDataset) and len(ds) == size
@@ -44,30 +47,32 @@ def test_shapes_dtypes_and_range(split, size):
     assert set(np.unique(labels.data)) == set(range(10))
 
 
-@pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.parametrize("split", SIZES)
 def test_images_are_sklearns_pixels_divided_by_16(split, reference):
     ref_images, ref_labels = reference
-    train, test = split_indices(ref_labels)
-    rows = train if split == "train" else test
+    rows = split_indices(ref_labels)[split]
     images, labels = datasets.digits(split).tensors
     np.testing.assert_array_equal(images.data[:, 0] * 16.0, ref_images[rows])
     np.testing.assert_array_equal(labels.data, ref_labels[rows])
 
 
 def test_split_is_disjoint_complete_and_sorted(reference):
-    train, test = split_indices(reference[1])
-    assert len(train) == 1437 and len(test) == 360
-    assert np.intersect1d(train, test).size == 0
-    np.testing.assert_array_equal(np.union1d(train, test), np.arange(1797))
-    assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    parts = split_indices(reference[1])
+    assert {name: len(rows) for name, rows in parts.items()} == SIZES
+    everything = np.sort(np.concatenate(list(parts.values())))
+    assert np.array_equal(everything, np.arange(1797))  # disjoint and complete
+    assert all(np.all(np.diff(rows) > 0) for rows in parts.values())
 
 
 def test_split_is_stratified_as_documented(reference):
     labels = reference[1]
-    _, test = split_indices(labels)
-    per_class = np.bincount(labels[test], minlength=10)
+    parts = split_indices(labels)
+    per_class = np.bincount(labels[parts["test"]], minlength=10)
     assert per_class.tolist() == TEST_PER_CLASS
     np.testing.assert_array_less(np.abs(per_class - np.bincount(labels) * 360 / 1797), 1.0)
+    remaining = np.bincount(labels, minlength=10) - per_class
+    val_per_class = np.bincount(labels[parts["val"]], minlength=10)
+    np.testing.assert_array_less(np.abs(val_per_class - remaining * 287 / 1437), 1.0)
 
 
 def test_split_is_fixed_and_independent_of_the_global_seed(reference):
@@ -77,8 +82,9 @@ def test_split_is_fixed_and_independent_of_the_global_seed(reference):
     datasets._digits_arrays.cache_clear()
     second = datasets.digits("test").tensors[1].data
     np.testing.assert_array_equal(first, second)
-    _, test = split_indices(reference[1])
-    assert hashlib.sha256(test.astype("<i8").tobytes()).hexdigest() == TEST_INDICES_SHA256
+    parts = split_indices(reference[1])
+    assert hashlib.sha256(parts["test"].astype("<i8").tobytes()).hexdigest() == TEST_INDICES_SHA256
+    assert hashlib.sha256(parts["val"].astype("<i8").tobytes()).hexdigest() == VAL_INDICES_SHA256
 
 
 def test_each_call_returns_fresh_tensors():
@@ -88,7 +94,7 @@ def test_each_call_returns_fresh_tensors():
 
 
 def test_bad_split_name():
-    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'validation'"):
+    with pytest.raises(ValueError, match="split must be 'train', 'val' or 'test', got 'validation'"):
         datasets.digits("validation")
 
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import minigrad
@@ -246,3 +247,46 @@ def test_ipython_traceback_ends_at_the_cell_line(tmp_path, order):
         assert frames and frames[-1].startswith("In["), text  # the cell, nothing inside minigrad after it
         assert not any(str(PACKAGE) in frame for frame in frames), text
     assert "a.unsqueeze(-1)" in tracebacks[1]
+
+
+# --- detect_anomaly: a NaN or inf named at the operation that made it ---------------------------------------
+
+def test_detect_anomaly_names_the_forward_operation_and_the_users_line():
+    x = minigrad.tensor([1.0, 0.0, 2.0], requires_grad=True)
+    with minigrad.detect_anomaly(), pytest.raises(minigrad.NonFiniteError) as caught:
+        y = x * 3
+        y.log()  # log(0) = -inf
+    message = str(caught.value)
+    assert "Log made 1 inf of 3 values" in message and "from finite inputs" in message
+    assert f"{__file__}, line" in message and "y.log()  # log(0) = -inf" in message
+
+
+def test_detect_anomaly_names_the_backward_that_made_an_infinite_gradient():
+    w = minigrad.tensor([0.0, 1.0], requires_grad=True)
+    with minigrad.detect_anomaly():
+        root = w.sqrt()  # finite forward; d sqrt/dw = 1 / (2 sqrt(w)) is inf at 0
+        expected = r"backward of Sqrt made 1 inf of 2 values"
+        with pytest.raises(minigrad.NonFiniteError, match=expected) as caught:
+            root.sum().backward()
+    assert "root = w.sqrt()" in str(caught.value)
+
+
+def test_detect_anomaly_says_when_the_nan_came_from_the_data():
+    data = minigrad.tensor([np.nan, 1.0])
+    w = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    expected = r"input 0 of Mul .* already holds 1 NaN"
+    with minigrad.detect_anomaly(), pytest.raises(minigrad.NonFiniteError, match=expected):
+        (data * w).sum()
+
+
+def test_without_detect_anomaly_nothing_is_checked():
+    x = minigrad.tensor([0.0], requires_grad=True)
+    assert not minigrad.is_anomaly_enabled()
+    x.log().sum().backward()  # -inf and a NaN-free inf gradient, silently, as in PyTorch
+    assert np.isinf(x.grad.data[0])
+    minigrad.set_detect_anomaly(True)
+    try:
+        with pytest.raises(minigrad.NonFiniteError):
+            x.log()
+    finally:
+        minigrad.set_detect_anomaly(False)

@@ -17,13 +17,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "minigrad"
 # Lowest first. A module belongs to the layer of its longest listed prefix.
 LAYERS = [
     ["minigrad.errors", "minigrad.version"],
+    ["minigrad.anomaly"],
     ["minigrad.kernels", "minigrad.random", "minigrad.parallel"],
     ["minigrad.engine"],
     ["minigrad.ops"],
     ["minigrad.creation", "minigrad.gradcheck"],
     ["minigrad.nn"],
     ["minigrad.optim", "minigrad.data", "minigrad.serialization"],
-    ["minigrad.datasets", "minigrad.models"],
+    ["minigrad.datasets", "minigrad.models", "minigrad.diagnostics"],
     ["minigrad"],  # the package itself: the public API, re-exported from everything above
     ["minigrad.viz", "minigrad.demo"],  # users of the public API
 ]

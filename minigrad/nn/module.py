@@ -40,6 +40,23 @@ class Parameter(Tensor):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` unregisters the hook (so does leaving a
+    ``with handle:`` block)."""
+
+    def __init__(self, hooks: dict, key: int):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
 class Module:
     """Base class of every layer and model. Subclasses set attributes in ``__init__`` and define
     ``forward``; calling the module calls ``forward``."""
@@ -52,12 +69,29 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", {})
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...).")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, output)
+            if replaced is not None:
+                output = replaced
+        return output
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, object], object]) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward pass of this module, as in PyTorch.
+
+        A hook sees what the module computed without changing the module's code: record activations,
+        check them, plot them (``minigrad.diagnostics`` does). If it returns a value, that replaces the
+        output. The returned handle's ``remove()`` (or a ``with`` block around it) unregisters the hook.
+        """
+        key = max(self._forward_hooks, default=-1) + 1
+        self._forward_hooks[key] = hook
+        return RemovableHandle(self._forward_hooks, key)
 
     # --- registering parameters, buffers and children ----------------------------------------------------
 
