@@ -57,7 +57,15 @@ from minigrad.ops.shape import (
 )
 from minigrad.ops.softmax import log_softmax, softmax
 from minigrad.random import default_generator, get_rng_state, manual_seed, set_rng_state
-from minigrad.serialization import CheckpointError, load, load_config, load_metadata, save
+from minigrad.serialization import (
+    CheckpointError,
+    load,
+    load_checkpoint,
+    load_config,
+    load_metadata,
+    save,
+    save_checkpoint,
+)
 from minigrad.version import __version__
 
 float32 = _np.dtype(_np.float32)

@@ -24,6 +24,14 @@ in the same folder and flushed to disk (``fsync``); only then does each replace 
 Ctrl-C) leaves the old pair byte for byte as it was. The two renames cannot be made one atomic step; if the
 machine dies in the instant between them, the new ``.safetensors`` (complete, and carrying its own
 description) sits beside the old ``.json``, and :func:`load` reports the mismatch rather than mixing them.
+
+To resume training, the weights are not enough: the optimizer's state, the scheduler's position and the
+random generator's state are needed too. PyTorch pickles all of them together with
+``torch.save({"model": ..., "optimizer": ..., "rng": ...}, path)``. :func:`save_checkpoint` takes the same
+nested structure and writes it as the same pair of files, through :func:`save`'s code: every array becomes a
+tensor of the safetensors file, named by its path in the structure (``state['model']['0.weight']``), and the
+rest of the structure goes to the JSON description, with a marker where each array was.
+:func:`load_checkpoint` checks the pair as :func:`load` does and rebuilds the structure.
 """
 
 from __future__ import annotations
@@ -48,7 +56,12 @@ from minigrad.version import __version__
 FORMAT = "minigrad-checkpoint"
 FORMAT_VERSION = 1
 _HEADER_KEY = "minigrad"  # where the description is kept in the safetensors header's __metadata__
-_SAFETENSORS_DTYPES = {"F32": "float32", "F64": "float64", "I64": "int64", "BOOL": "bool"}
+_SAFETENSORS_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "I16": "int16",
+                       "I32": "int32", "I64": "int64", "U8": "uint8", "U16": "uint16", "U32": "uint32",
+                       "U64": "uint64", "BOOL": "bool"}
+# How save_checkpoint marks, in the JSON structure, what JSON cannot say itself: where a Tensor or a NumPy
+# array was (the value is the array's name in the safetensors file), and a dict whose keys were ints.
+_TENSOR, _NDARRAY, _INT_KEYS = "__tensor__", "__ndarray__", "__int_keys__"
 
 
 class CheckpointError(MinigradError, ValueError):
@@ -65,24 +78,8 @@ def save(state_dict: Mapping[str, Tensor], path: str | os.PathLike, config: Any 
     Tensors are saved as they are (dtype, shape, values; a non-contiguous tensor is saved in C order);
     ``requires_grad`` and ``.grad`` are not saved.
     """
-    tensors_path, json_path = _paths("save", path)
-    if not tensors_path.parent.is_dir():
-        raise FileNotFoundError(f"save(): the folder '{tensors_path.parent}' does not exist; create it "
-                                "first, e.g. os.makedirs(folder, exist_ok=True).")
-    arrays = _arrays(state_dict)
-    description = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "written_by": f"minigrad {__version__}",
-        "config": _plain_json(config, "config"),
-        "metadata": _plain_json(metadata, "metadata"),
-        "elements": sum(int(a.size) for a in arrays.values()),
-        "tensors": {name: {"dtype": str(a.dtype), "shape": list(a.shape), "sha256": _sha256(a)}
-                    for name, a in arrays.items()},
-    }
-    compact = json.dumps(description, separators=(",", ":"))
-    blob = safetensors.numpy.save(arrays, metadata={_HEADER_KEY: compact})
-    _replace_atomically([(tensors_path, blob), (json_path, _readable_json(description).encode())])
+    contents = {"config": _plain_json(config, "config"), "metadata": _plain_json(metadata, "metadata")}
+    _save("save", path, _arrays(state_dict), contents)
 
 
 def load(path: str | os.PathLike) -> dict[str, Tensor]:
@@ -92,26 +89,43 @@ def load(path: str | os.PathLike) -> dict[str, Tensor]:
     writable arrays that share memory with nothing. Raises :class:`CheckpointError` for a truncated,
     corrupted or mismatched checkpoint and ``FileNotFoundError`` when either file is missing.
     """
-    tensors_path, json_path = _paths("load", path)
-    description = _read_description("load", tensors_path, json_path)
-    data = tensors_path.read_bytes()
-    header, embedded = _parse_header("load", tensors_path, data)
-    _check_pair("load", tensors_path, json_path, description, header, embedded)
+    _, arrays = _load("load", path, structured=False)
+    return {name: Tensor(array) for name, array in arrays.items()}
+
+
+def save_checkpoint(state: Any, path: str | os.PathLike) -> None:
+    """Write a whole training state to ``path`` (``.safetensors``) and its ``.json`` description, as
+    :func:`save` does (atomically; both files replaced only once both are on disk). ``state`` is typically::
+
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+         "scheduler": scheduler.state_dict(), "rng": minigrad.get_rng_state(), "epoch": epoch}
+
+    It may nest dicts (string or int keys), lists and tuples to any depth; its leaves are Tensors, NumPy
+    arrays (float16/32/64, signed and unsigned ints, bool) and JSON values: strings, finite numbers
+    (Python ints of any size, such as a random generator's state), booleans, None. Each array is stored
+    bit for bit as a tensor named by its path, e.g. ``state['optimizer']['state'][0]['exp_avg']``;
+    everything else is stored as JSON. Anything else (a set, a function, NaN...) raises an error naming
+    its path, and nothing is written. Read it back with :func:`load_checkpoint`.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    _save("save_checkpoint", path, arrays, {"structure": _encode(state, "state", arrays)})
+
+
+def load_checkpoint(path: str | os.PathLike) -> Any:
+    """The structure saved at ``path`` by :func:`save_checkpoint`, checked as :func:`load` checks.
+
+    It comes back as it was saved, with these conversions: a Tensor comes back as a new Tensor (without
+    ``requires_grad``), a NumPy array as a new NumPy array, both with their dtype, shape and bits; a dict as
+    a dict (same keys, ints still ints, same order); a tuple as a list; a NumPy scalar as a Python number.
+    So ``optimizer.load_state_dict(state["optimizer"])`` and its kin accept what they saved.
+    """
+    description, arrays = _load("load_checkpoint", path, structured=True)
     try:
-        arrays = safetensors.numpy.load(data)
-    except SafetensorError as error:
-        raise CheckpointError(f"load(): {tensors_path} is not a valid safetensors file: {error}") from None
-    tensors = {}
-    for name, info in description["tensors"].items():
-        array = arrays[name]
-        found = _sha256(array)
-        if found != info["sha256"]:
-            raise CheckpointError(
-                f"load(): tensor '{name}' in {tensors_path} is corrupted: its bytes have SHA-256 {found}, "
-                f"but {json_path.name} recorded {info['sha256']} when it was saved. Restore the file from a "
-                "copy, or save the model again.")
-        tensors[name] = Tensor(array if array.flags.writeable else array.copy())
-    return tensors
+        return _decode(description["structure"], arrays)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        json_path = Path(path).with_suffix(".json")
+        raise CheckpointError(f"load_checkpoint(): the structure described in {json_path} is corrupted "
+                              f"({error!r}): it refers to tensors or keys that cannot be rebuilt.") from None
 
 
 def load_config(path: str | os.PathLike) -> Any:
@@ -138,6 +152,27 @@ def _paths(op: str, path: str | os.PathLike) -> tuple[Path, Path]:
     return tensors_path, tensors_path.with_suffix(".json")
 
 
+def _save(op: str, path: str | os.PathLike, arrays: dict[str, np.ndarray], contents: dict) -> None:
+    """Write ``arrays`` (names to C-contiguous arrays) and a description holding ``contents`` (JSON) and
+    every tensor's dtype, shape and checksum; see the module docstring."""
+    tensors_path, json_path = _paths(op, path)
+    if not tensors_path.parent.is_dir():
+        raise FileNotFoundError(f"{op}(): the folder '{tensors_path.parent}' does not exist; create it "
+                                "first, e.g. os.makedirs(folder, exist_ok=True).")
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "written_by": f"minigrad {__version__}",
+        **contents,
+        "elements": sum(int(a.size) for a in arrays.values()),
+        "tensors": {name: {"dtype": str(a.dtype), "shape": list(a.shape), "sha256": _sha256(a)}
+                    for name, a in arrays.items()},
+    }
+    compact = json.dumps(description, separators=(",", ":"))
+    blob = safetensors.numpy.save(arrays, metadata={_HEADER_KEY: compact})
+    _replace_atomically([(tensors_path, blob), (json_path, _readable_json(description).encode())])
+
+
 def _arrays(state_dict: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
     """The state dict's arrays, C-contiguous (safetensors copies raw memory: a strided view would be
     written as garbage), after checking that it maps strings to tensors."""
@@ -154,9 +189,52 @@ def _arrays(state_dict: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
                 f"save(): state_dict['{name}'] has type {type(value).__name__}, not Tensor. A state dict "
                 "holds tensors only: put numbers and settings in config= or metadata= (they go to the JSON), "
                 "or make it a tensor, e.g. minigrad.tensor(value).")
-        array = value.data
-        arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
+        arrays[name] = _c_order(value.data)
     return arrays
+
+
+def _c_order(array: np.ndarray) -> np.ndarray:
+    """``array`` in C order and the machine's byte order, copied only if it is not already."""
+    return array.astype(array.dtype.newbyteorder("="), order="C", copy=False)
+
+
+def _encode(value: Any, where: str, arrays: dict[str, np.ndarray]) -> Any:
+    """``value`` as JSON for :func:`save_checkpoint`, each Tensor or array moved to ``arrays`` under its
+    path ``where`` and replaced by a marker naming it; a clear error, naming the path, for what cannot be
+    saved."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        array = value.data if isinstance(value, Tensor) else value
+        if array.dtype.name not in _SAFETENSORS_DTYPES.values():
+            raise TypeError(f"save_checkpoint(): {where} is an array of dtype {array.dtype}, which a "
+                            f"checkpoint cannot hold; supported: {', '.join(_SAFETENSORS_DTYPES.values())}.")
+        arrays[where] = _c_order(array)
+        return {_TENSOR if isinstance(value, Tensor) else _NDARRAY: where}
+    if isinstance(value, Mapping):
+        for key in value:
+            if isinstance(key, bool) or not isinstance(key, (str, int, np.integer)):
+                raise TypeError(f"save_checkpoint(): {where} has the key {key!r} ({type(key).__name__}); "
+                                "keys must be strings or ints.")
+            if key in (_TENSOR, _NDARRAY, _INT_KEYS):
+                raise ValueError(f"save_checkpoint(): {where} has the key {key!r}, which save_checkpoint "
+                                 "reserves to mark arrays and int keys in the JSON. Rename it.")
+        keys = [key if isinstance(key, str) else int(key) for key in value]
+        strings = sum(isinstance(key, str) for key in keys)
+        if strings not in (0, len(keys)):
+            raise TypeError(f"save_checkpoint(): {where} mixes string keys and int keys; the keys of one "
+                            "dict must be all strings or all ints.")
+        encoded = {str(key): _encode(item, f"{where}[{key!r}]", arrays)
+                   for key, item in zip(keys, value.values())}
+        return encoded if strings or not keys else {_INT_KEYS: encoded}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item, f"{where}[{i}]", arrays) for i, item in enumerate(value)]
+    if value is None or isinstance(value, (str, int, float)) or (
+            isinstance(value, np.generic) and value.dtype.kind in "biuf"):
+        return _plain_json(value, where, "save_checkpoint")
+    hint = (f" To save a {type(value).__name__}, save its state_dict()." if hasattr(value, "state_dict")
+            else "")
+    raise TypeError(f"save_checkpoint(): {where} has type {type(value).__name__}, which a checkpoint cannot "
+                    "hold. It holds dicts, lists, Tensors, NumPy arrays and JSON values (strings, numbers, "
+                    f"booleans, None).{hint}")
 
 
 def _sha256(array: np.ndarray) -> str:
@@ -165,17 +243,17 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(little.view(np.uint8)).hexdigest()
 
 
-def _plain_json(value: Any, where: str) -> Any:
+def _plain_json(value: Any, where: str, op: str = "save") -> Any:
     """``value`` as plain JSON types (tuples -> lists, NumPy scalars -> numbers), or a clear error."""
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"save(): {where} is {value}, which JSON cannot hold (the file would not be "
+            raise ValueError(f"{op}(): {where} is {value}, which JSON cannot hold (the file would not be "
                              "valid JSON); store None or a string such as 'nan' instead.")
         return value
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        return _plain_json(value.item(), where)
+        return _plain_json(value.item(), where, op)
     if isinstance(value, Mapping):
         for key in value:
             if not isinstance(key, str):
@@ -198,8 +276,9 @@ def _readable_json(description: dict) -> str:
 
 
 def _pretty(value: Any, depth: int) -> str:
-    """Dicts one entry per line, everything else (lists included) as compact one-line JSON."""
-    if isinstance(value, dict) and value:
+    """Dicts one entry per line, everything else (lists, and save_checkpoint's array markers) as compact
+    one-line JSON."""
+    if isinstance(value, dict) and value and not (len(value) == 1 and {_TENSOR, _NDARRAY} & value.keys()):
         return _pretty_object({key: _pretty(item, depth + 1) for key, item in value.items()}, depth)
     return json.dumps(value)
 
@@ -251,9 +330,51 @@ def _fsync_folder(folder: Path) -> None:
 
 # --- loading ------------------------------------------------------------------------------------------------
 
+def _load(op: str, path: str | os.PathLike, structured: bool) -> tuple[dict, dict[str, np.ndarray]]:
+    """The description and the arrays (new, writable, in the order saved) of the checkpoint at ``path``,
+    after every check of the module docstring. ``structured``: expect a :func:`save_checkpoint` file."""
+    tensors_path, json_path = _paths(op, path)
+    description = _read_description(op, tensors_path, json_path, structured)
+    data = tensors_path.read_bytes()
+    header, embedded = _parse_header(op, tensors_path, data)
+    _check_pair(op, tensors_path, json_path, description, header, embedded)
+    try:
+        loaded = safetensors.numpy.load(data)
+    except SafetensorError as error:
+        raise CheckpointError(f"{op}(): {tensors_path} is not a valid safetensors file: {error}") from None
+    arrays = {}
+    for name, info in description["tensors"].items():
+        array = loaded[name]
+        found = _sha256(array)
+        if found != info["sha256"]:
+            raise CheckpointError(
+                f"{op}(): tensor '{name}' in {tensors_path} is corrupted: its bytes have SHA-256 {found}, "
+                f"but {json_path.name} recorded {info['sha256']} when it was saved. Restore the file from a "
+                "copy, or save the model again.")
+        arrays[name] = array if array.flags.writeable else array.copy()
+    return description, arrays
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The structure that :func:`_encode` turned into ``value``, its arrays taken from ``arrays``."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            [(marker, item)] = value.items()
+            if marker == _TENSOR:
+                return Tensor(arrays[item])
+            if marker == _NDARRAY:
+                return arrays[item]
+            if marker == _INT_KEYS:
+                return {int(key): _decode(entry, arrays) for key, entry in item.items()}
+        return {key: _decode(entry, arrays) for key, entry in value.items()}
+    if isinstance(value, list):
+        return [_decode(item, arrays) for item in value]
+    return value
+
+
 def _read_checked_description(op: str, path: str | os.PathLike) -> dict:
     tensors_path, json_path = _paths(op, path)
-    description = _read_description(op, tensors_path, json_path)
+    description = _read_description(op, tensors_path, json_path, structured=False)
     with open(tensors_path, "rb") as file:
         head = file.read(8)
         length = int.from_bytes(head, "little") if len(head) == 8 else 0
@@ -263,8 +384,9 @@ def _read_checked_description(op: str, path: str | os.PathLike) -> dict:
     return description
 
 
-def _read_description(op: str, tensors_path: Path, json_path: Path) -> dict:
-    """The JSON description, after checking that both files exist and that it is one of ours."""
+def _read_description(op: str, tensors_path: Path, json_path: Path, structured: bool) -> dict:
+    """The JSON description, after checking that both files exist, that it is one of ours, and that it was
+    written by :func:`save_checkpoint` if ``structured``, else by :func:`save`."""
     for missing, other in ((tensors_path, json_path), (json_path, tensors_path)):
         if not missing.exists():
             hint = (" minigrad.save writes the two side by side; copy or move them together. (To read a "
@@ -293,6 +415,12 @@ def _read_description(op: str, tensors_path: Path, json_path: Path) -> dict:
                 and all(isinstance(n, int) for n in info["shape"])):
             raise CheckpointError(f"{op}(): {json_path} is corrupted: the entry for tensor '{name}' should "
                                   f"hold a dtype, a shape (a list of ints) and a sha256, but it is {info!r}.")
+    if structured and "structure" not in description:
+        raise CheckpointError(f"{op}(): {tensors_path} holds a state dict written by minigrad.save, not a "
+                              "training state; read it with minigrad.load.")
+    if not structured and "structure" in description:
+        raise CheckpointError(f"{op}(): {tensors_path} holds a training state written by "
+                              "minigrad.save_checkpoint; read it with minigrad.load_checkpoint.")
     return description
 
 

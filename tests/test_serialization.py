@@ -331,3 +331,170 @@ def test_files_readable_by_pytorch_safetensors(checkpoint):
     theirs = safetensors.torch.load_file(checkpoint)
     for name, tensor in load(checkpoint).items():
         np.testing.assert_array_equal(theirs[name].numpy(), tensor.data)
+
+
+# --- whole training states: save_checkpoint / load_checkpoint -----------------------------------------------
+
+def assert_same_structure(back, saved, where="state"):
+    """``back`` is what load_checkpoint promises for ``saved``: the same nesting and keys (ints still ints,
+    same order), tuples as lists, NumPy scalars as Python numbers, and every array with its type, dtype,
+    shape and bits."""
+    if isinstance(saved, minigrad.Tensor):
+        assert type(back) is minigrad.Tensor and not back.requires_grad, where
+        assert same_bits(back.data, saved.data) and not np.shares_memory(back.data, saved.data), where
+    elif isinstance(saved, np.ndarray):
+        assert type(back) is np.ndarray and same_bits(back, saved), where
+        assert back.flags.writeable and not np.shares_memory(back, saved), where
+    elif isinstance(saved, dict):
+        assert type(back) is dict and list(back) == list(saved), where
+        key_types = [int if isinstance(k, np.integer) else type(k) for k in saved]
+        assert [type(k) for k in back] == key_types, where
+        for key in saved:
+            assert_same_structure(back[key], saved[key], f"{where}[{key!r}]")
+    elif isinstance(saved, (list, tuple)):
+        assert type(back) is list and len(back) == len(saved), where
+        for i, (b, s) in enumerate(zip(back, saved)):
+            assert_same_structure(b, s, f"{where}[{i}]")
+    else:
+        expected = saved.item() if isinstance(saved, np.generic) else saved
+        assert type(back) is type(expected) and back == expected, where
+
+
+def training_run(seed=0, dropout=0.25):
+    """A small model, AdamW with amsgrad (three moment arrays per parameter) and a warm-up-then-cosine
+    schedule (a scheduler holding schedulers), after three steps that drew dropout masks."""
+    minigrad.manual_seed(seed)
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(3, 5), minigrad.nn.ReLU(), minigrad.nn.Dropout(dropout),
+                                   minigrad.nn.Linear(5, 2))
+    opt = minigrad.optim.AdamW(model.parameters(), lr=1e-2, amsgrad=True)
+    sched = minigrad.optim.lr_scheduler.SequentialLR(opt, [
+        minigrad.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=2),
+        minigrad.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6)], milestones=[2])
+    return model, opt, sched
+
+
+def train_steps(model, opt, sched, steps):
+    x = minigrad.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    for _ in range(steps):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+        sched.step()
+
+
+def test_checkpoint_round_trip_of_a_training_state(tmp_path):
+    model, opt, sched = training_run()
+    train_steps(model, opt, sched, 3)
+    rng = minigrad.get_rng_state()
+    assert rng["state"]["state"] > 2**64  # a PCG64 state is a 128-bit Python int: more than JSON's doubles
+    base = np.arange(12, dtype=np.float64).reshape(3, 4)
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+             "rng": rng, "epoch": 3, "history": [(0.5, 0.25), {"best": None, "done": False}],
+             "arrays": {np.int64(7): np.arange(5, dtype=np.int32), 2: np.array([1, 255], dtype=np.uint8),
+                        -1: np.array([0.1, -0.0, np.inf, np.nan], dtype=np.float16),
+                        0: np.array(True), 1: np.zeros((0, 3), np.int16), 3: base.T, 4: base[::2, 1::2]},
+             "scalars": [np.float32(0.1), np.int64(-3), np.bool_(True), 2**200, -(2**70), "é\u00e9\n"]}
+    path = tmp_path / "run.safetensors"
+    minigrad.save_checkpoint(state, path)
+    back = minigrad.load_checkpoint(path)
+    assert_same_structure(back, state)
+    assert list(back["optimizer"]["state"]) == [0, 1, 2, 3]
+    assert back["optimizer"]["param_groups"][0]["betas"] == [0.9, 0.999]  # a tuple comes back as a list
+
+    # The run goes on; a fresh model, optimizer and scheduler (built from another seed) restored from what
+    # was loaded take the same steps with the same dropout masks: bit-identical weights.
+    train_steps(model, opt, sched, 3)
+    fresh, fresh_opt, fresh_sched = training_run(seed=1)
+    fresh.load_state_dict(back["model"])
+    fresh_opt.load_state_dict(back["optimizer"])
+    fresh_sched.load_state_dict(back["scheduler"])
+    minigrad.set_rng_state(back["rng"])
+    train_steps(fresh, fresh_opt, fresh_sched, 3)
+    for (name, p), q in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert same_bits(p.data, q.data), name
+    assert fresh_sched.get_last_lr() == sched.get_last_lr()
+    assert fresh_opt.state[fresh[0].weight]["step"] == 6
+
+
+def test_checkpoint_description_names_every_array_by_its_path(tmp_path):
+    model, opt, sched = training_run()
+    train_steps(model, opt, sched, 1)
+    minigrad.save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 1},
+                             tmp_path / "run.safetensors")
+    text = (tmp_path / "run.json").read_text()
+    description = json.loads(text)
+    assert "config" not in description and description["structure"]["epoch"] == 1
+    assert description["structure"]["model"]["0.weight"] == {"__tensor__": "state['model']['0.weight']"}
+    moments = description["structure"]["optimizer"]["state"]["__int_keys__"]["0"]
+    assert moments["exp_avg"] == {"__ndarray__": "state['optimizer']['state'][0]['exp_avg']"}
+    assert '"0.weight": {"__tensor__": "state[\'model\'][\'0.weight\']"}' in text  # a marker on one line
+    with safetensors.safe_open(tmp_path / "run.safetensors", "np") as f:
+        assert set(f.keys()) == set(description["tensors"])
+        assert "state['optimizer']['state'][3]['max_exp_avg_sq']" in set(f.keys())
+
+
+def test_checkpoint_inherits_the_checks_of_load(tmp_path):
+    path = tmp_path / "run.safetensors"
+    minigrad.save_checkpoint({"w": np.arange(6.0), "epoch": 2}, path)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"load_checkpoint\(\): tensor 'state\['w'\]' in "
+                                              r".*run\.safetensors is corrupted: its bytes have SHA-256"):
+        minigrad.load_checkpoint(path)
+    path.write_bytes(bytes(data[:-10]))
+    with pytest.raises(CheckpointError, match=r"is truncated: tensor 'state\['w'\]' occupies bytes"):
+        minigrad.load_checkpoint(path)
+
+    minigrad.save_checkpoint({"w": np.arange(6.0), "epoch": 2}, path)
+    json_path = path.with_suffix(".json")
+    edited = json.loads(json_path.read_text())
+    edited["structure"]["epoch"] = 3
+    json_path.write_text(json.dumps(edited))
+    with pytest.raises(CheckpointError, match="describe different checkpoints: they differ in 'structure'"):
+        minigrad.load_checkpoint(path)
+
+
+def test_a_failed_checkpoint_save_keeps_the_previous_one(tmp_path, monkeypatch):
+    path = tmp_path / "run.safetensors"
+    minigrad.save_checkpoint({"w": np.arange(3.0), "epoch": 1}, path)
+    before = files(tmp_path)
+    monkeypatch.setattr(serialization, "_write", half_then_fail(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        minigrad.save_checkpoint({"w": np.arange(4.0), "epoch": 2}, path)
+    monkeypatch.undo()
+    assert files(tmp_path) == before and minigrad.load_checkpoint(path)["epoch"] == 1
+
+
+def test_load_and_load_checkpoint_each_refuse_the_other_kind(tmp_path):
+    minigrad.save(state(), tmp_path / "weights.safetensors")
+    minigrad.save_checkpoint({"model": state()}, tmp_path / "run.safetensors")
+    with pytest.raises(CheckpointError, match=r"a state dict written by minigrad\.save.*minigrad\.load"):
+        minigrad.load_checkpoint(tmp_path / "weights.safetensors")
+    for reader in (load, load_config, load_metadata):
+        with pytest.raises(CheckpointError, match=r"written by minigrad\.save_checkpoint; read it with "
+                                                  r"minigrad\.load_checkpoint"):
+            reader(tmp_path / "run.safetensors")
+
+
+@pytest.mark.parametrize(("leaf", "error", "message"), [
+    (lambda: 0, TypeError, " has type function, which a checkpoint cannot hold"),
+    ({1, 2}, TypeError, " has type set"),
+    (float("nan"), ValueError, " is nan, which JSON cannot hold"),
+    (-float("inf"), ValueError, " is -inf"),
+    (minigrad.nn.Linear(2, 2), TypeError, r" has type Linear.*save its state_dict\(\)"),
+    (np.array([1j]), TypeError, " is an array of dtype complex128, which a checkpoint cannot hold"),
+    (np.array(["a"], dtype=object), TypeError, " is an array of dtype object"),
+    ({"a": 1, 2: 3}, TypeError, " mixes string keys and int keys"),
+    ({(1, 2): 3}, TypeError, r" has the key \(1, 2\) \(tuple\); keys must be strings or ints"),
+    ({True: 3}, TypeError, r" has the key True \(bool\)"),
+    ({"__tensor__": "x"}, ValueError, " has the key '__tensor__', which save_checkpoint reserves"),
+    ({5: {"x": {4}}}, TypeError, r"\[5\]\['x'\] has type set"),
+])
+def test_save_checkpoint_refuses_what_it_cannot_store_and_names_where(tmp_path, leaf, error, message):
+    path = tmp_path / "run.safetensors"
+    minigrad.save_checkpoint({"epoch": 1}, path)
+    before = files(tmp_path)
+    with pytest.raises(error, match=rf"^save_checkpoint\(\): state\['opt'\]\[1\]\['hook'\]{message}"):
+        minigrad.save_checkpoint({"model": state(), "opt": [0, {"hook": leaf}]}, path)
+    assert files(tmp_path) == before
