@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jupytext
 import nbformat
@@ -198,21 +199,48 @@ def toc_entries() -> frozenset[str]:
 
 
 # The page reports what the browser actually sees once everything has loaded: the title, the rendered code
-# cells, and every image with its natural width (0 when the image failed to load or decode).
-PROBE = """
+# cells, every image with its natural width (0 when the image failed to load or decode), and the math.
+# MathJax 3 typesets asynchronously after `load`, so the report waits for `MathJax.startup.promise` (resolved
+# once the first typesetting pass is over: 2-5 s here). It gives up with "timeout" after 25 s, inside the
+# 30 s virtual-time budget given to Chromium; "absent" means MathJax never loaded. Every element MyST marks
+# as math (class "math") should then hold MathJax's output (`mjx-container`), and no raw TeX delimiter
+# (`\(`, `\[`) may be left in the visible text outside code.
+PROBE = r"""
 <script>
 window.addEventListener("load", function () {
-  var report = {
-    title: document.title,
-    codeCells: document.querySelectorAll("div.cell div.cell_input pre").length,
-    images: Array.from(document.querySelectorAll("main img")).map(function (img) {
-      return {src: img.getAttribute("src"), naturalWidth: img.naturalWidth, complete: img.complete};
-    })
-  };
-  var out = document.createElement("pre");
-  out.id = "minigrad-probe";
-  out.textContent = JSON.stringify(report);
-  document.body.appendChild(out);
+  var startup = window.MathJax && window.MathJax.startup;
+  var typeset = startup ? startup.promise.then(function () { return "done"; }) : Promise.resolve("absent");
+  var timeout = new Promise(function (resolve) { setTimeout(resolve, 25000, "timeout"); });
+  Promise.race([typeset, timeout]).then(function (mathjax) {
+    // Code may hold \( legitimately (in a regex), so code is hidden while the text is read.
+    var code = Array.from(document.querySelectorAll("pre, code"));
+    code.forEach(function (el) { el.style.display = "none"; });
+    var text = document.body.innerText, raw = [], delimiter = /\\[(\[]/g, found;
+    code.forEach(function (el) { el.style.display = ""; });
+    while ((found = delimiter.exec(text)) && raw.length < 5) {
+      raw.push(text.slice(found.index, found.index + 60));
+    }
+    var report = {
+      title: document.title,
+      codeCells: document.querySelectorAll("div.cell div.cell_input pre").length,
+      images: Array.from(document.querySelectorAll("main img")).map(function (img) {
+        return {src: img.getAttribute("src"), naturalWidth: img.naturalWidth, complete: img.complete};
+      }),
+      mathjax: mathjax,
+      typesetMath: document.querySelectorAll("mjx-container").length,
+      untypesetMath: Array.from(document.querySelectorAll("main .math")).filter(function (el) {
+        return !el.querySelector("mjx-container");
+      }).map(function (el) { return el.textContent.slice(0, 80); }),
+      mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(function (el) {
+        return el.getAttribute("data-mjx-error");
+      }),
+      rawTex: raw
+    };
+    var out = document.createElement("pre");
+    out.id = "minigrad-probe";
+    out.textContent = JSON.stringify(report);
+    document.body.appendChild(out);
+  });
 });
 </script>
 """
@@ -238,18 +266,41 @@ class ProbingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def browser_report(url: str, profile: Path) -> dict:
-    """Open ``url`` in headless Chromium (no network beyond localhost) and return the probe's report."""
+    """Open ``url`` in headless Chromium and return the probe's report, plus every URL the page requested.
+
+    ``--host-resolver-rules`` makes every host but 127.0.0.1 unresolvable, so nothing leaves the machine;
+    Chromium's net log still records each request the page *attempted*, failed ones included, which is how
+    a script or font from a CDN is caught even though it could never load.
+    """
+    net_log = profile.with_name(f"{profile.name}.netlog.json")
     command = [
         str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--virtual-time-budget=10000", "--dump-dom", url,
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--log-net-log={net_log}",
+        "--virtual-time-budget=30000", "--dump-dom", url,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, f"chromium failed on {url}:\n{result.stderr[-3000:]}"
     found = re.search(r'<pre id="minigrad-probe"[^>]*>(.*?)</pre>', result.stdout, re.DOTALL)
     assert found, f"the page {url} never finished loading (no probe report in the DOM)"
-    return json.loads(html.unescape(found[1]))
+    report = json.loads(html.unescape(found[1]))
+    parts = urlsplit(url)
+    report["requests"] = page_requests(net_log, f"{parts.scheme}://{parts.hostname}")
+    return report
+
+
+def page_requests(net_log: Path, site: str) -> list[str]:
+    """The URLs of every request in Chromium's net log made on behalf of a page on ``site``.
+
+    Chromium tags each request with the site of the top-level page it serves (its "network isolation key").
+    That separates the page's requests, including those its scripts and stylesheets start, from the
+    browser's own background traffic (update checks, clock sync, account look-ups), which carries no such
+    site. The page's own URL must be in the list, so a change in the log's format cannot empty it unseen.
+    """
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    started = (event.get("params", {}) for event in log["events"] if event["type"] == start_job)
+    return [params["url"] for params in started if params.get("network_isolation_key", "").startswith(site)]
 
 
 def rendered_code_cells(nb: nbformat.NotebookNode) -> int:
@@ -261,6 +312,12 @@ def rendered_code_cells(nb: nbformat.NotebookNode) -> int:
 def stored_images(nb: nbformat.NotebookNode) -> int:
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     return sum(1 for o in outputs if "image/png" in o.get("data", {}))
+
+
+def has_math(nb: nbformat.NotebookNode) -> bool:
+    """Whether a markdown cell holds TeX math (``$...$``, ``$$...$$``), which the page must typeset."""
+    math = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+    return any(math.search(c.source) for c in nb.cells if c.cell_type == "markdown")
 
 
 def chapter_heading(nb: nbformat.NotebookNode) -> str:
@@ -296,6 +353,17 @@ def test_chapter_pages_render_in_a_real_browser(built_site: Path, tmp_path: Path
             loaded = [img["complete"] and img["naturalWidth"] > 0 for img in report["images"]]
             broken = [img["src"] for img, ok in zip(report["images"], loaded) if not ok]
             assert not broken, f"{url}: images that did not load: {broken}"
+            if has_math(nb):
+                assert report["mathjax"] == "done" and report["typesetMath"] > 0, (
+                    f"{url}: the notebook has math but MathJax is {report['mathjax']} and typeset "
+                    f"{report['typesetMath']} formulas"
+                )
+            assert not report["untypesetMath"], f"{url}: formulas left as TeX: {report['untypesetMath']}"
+            assert not report["mathErrors"], f"{url}: MathJax could not typeset: {report['mathErrors']}"
+            assert not report["rawTex"], f"{url}: raw TeX delimiters in the visible text: {report['rawTex']}"
+            assert url in report["requests"], f"{url}: the net log did not record the page itself"
+            external = [r for r in report["requests"] if urlsplit(r).hostname != "127.0.0.1"]
+            assert not external, f"{url}: the page requested files from the internet: {external}"
     finally:
         server.shutdown()
         server.server_close()
