@@ -16,13 +16,17 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from wrong_answers import KEEP, WRONG_ANSWERS, Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
@@ -39,6 +43,7 @@ def rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+@functools.cache
 def load_generator():
     spec = importlib.util.spec_from_file_location("exercise_generator", ROOT / "exercises" / "generate.py")
     module = importlib.util.module_from_spec(spec)
@@ -50,9 +55,10 @@ def is_check(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARK)
 
 
-def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
-    """Run a notebook in a fresh kernel in ``workdir``, carrying on past errors; return it with outputs."""
-    nb = nbformat.read(path, as_version=4)
+def execute(notebook: Path | nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
+    """Run a notebook (a file, or one built in memory) in a fresh kernel in ``workdir``, carrying on past
+    errors; return it with outputs."""
+    nb = nbformat.read(notebook, as_version=4) if isinstance(notebook, Path) else notebook
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     resources = {"metadata": {"path": str(workdir)}}
@@ -67,6 +73,14 @@ def error_of(cell: nbformat.NotebookNode) -> str | None:
         if output.output_type == "error":
             return output.ename
     return None
+
+
+def error_message(cell: nbformat.NotebookNode) -> str:
+    """``ename: evalue`` of the exception a code cell raised, or "nothing" if it raised none."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            return f"{output.ename}: {output.evalue}"
+    return "nothing"
 
 
 # --- pairs --------------------------------------------------------------------------------------------
@@ -152,6 +166,189 @@ def test_blank_exercise_fails_every_check(path: Path, tmp_path: Path) -> None:
         )
 
 
+# A check is only worth what it rejects. tests/wrong_answers.py holds, for every exercise, mistakes a learner
+# plausibly makes; planted in place of the solution, each must make the exercise's check fail, with an
+# AssertionError that tells the learner what is wrong.
+
+
+def exercise_cells(nb: nbformat.NotebookNode) -> dict[int, int]:
+    """Exercise number -> index of its cell, numbered as exercises/generate.py numbers them: the code cells
+    holding a ``# BEGIN SOLUTION``, in order."""
+    cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and solution_regions(c.source)]
+    return dict(enumerate(cells, start=1))
+
+
+def solution_regions(source: str) -> int:
+    return sum(1 for line in source.splitlines() if load_generator().BEGIN.match(line))
+
+
+def plant(source: str, answer: Answer) -> str:
+    """A solution cell's source with each solution region replaced by the answer's code for it (indented
+    like the region's markers), or kept where the answer says KEEP."""
+    generator = load_generator()
+    replacements = list(answer) if isinstance(answer, tuple) else [answer]
+    out: list[str] = []
+    inside = keep = False
+    for line in source.splitlines():
+        begin = generator.BEGIN.match(line)
+        if begin:
+            code = replacements.pop(0)
+            inside, keep = True, code is KEEP
+            if not keep:
+                out.append(textwrap.indent(textwrap.dedent(code).strip("\n"), begin["indent"]))
+        elif generator.END.match(line):
+            inside = False
+        elif not inside or keep:
+            out.append(line)
+    return "\n".join(out)
+
+
+def shown(answer: Answer) -> str:
+    parts = answer if isinstance(answer, tuple) else (answer,)
+    return "\n".join(textwrap.dedent(part).strip("\n") for part in parts if part is not KEEP)
+
+
+@dataclass
+class Attempt:
+    """Where one planted answer ran in the gauntlet notebook: its cell, and the cells after it up to the
+    exercise's last check."""
+
+    answer: Answer
+    planted: int
+    following: list[int]
+
+
+@dataclass
+class ExerciseRuns:
+    """One exercise's part of the gauntlet: each planted answer's attempt, each correct re-run after it."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    corrections: list[list[int]] = field(default_factory=list)  # each correct re-run: its cell and checks
+
+
+def build_gauntlet(
+    solution: nbformat.NotebookNode, planted: dict[int, list[Answer]]
+) -> tuple[nbformat.NotebookNode, dict[int, ExerciseRuns]]:
+    """One notebook that goes through ``solution`` once, trying each planted answer on the way.
+
+    At an exercise it runs, for each planted answer, the exercise cell with that answer and the cells after
+    it up to the exercise's last check; then the correct cell and those cells again. So every wrong answer
+    is tried in the state a correct run of everything before it leaves, with one kernel per notebook rather
+    than one per answer; and each correct re-run shows that the checks pass again after a failed attempt,
+    as they must for a learner who fixes their answer. Returns the notebook and, per exercise, its runs.
+    """
+    code = [i for i, cell in enumerate(solution.cells) if cell.cell_type == "code"]
+    starts = list(exercise_cells(solution).values())
+    cells: list[nbformat.NotebookNode] = []
+
+    def add(indices: list[int], first: str | None = None) -> list[int]:
+        sources = [solution.cells[i].source for i in indices]
+        sources[:1] = [first] if first is not None else sources[:1]
+        cells.extend(nbformat.v4.new_code_cell(source) for source in sources)
+        return list(range(len(cells) - len(sources), len(cells)))
+
+    add([i for i in code if i < starts[0]])
+    plan: dict[int, ExerciseRuns] = {}
+    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(solution.cells)]), start=1):
+        segment = [i for i in code if start <= i < end]
+        checks = [i for i in segment if is_check(solution.cells[i])]
+        block = segment[: segment.index(checks[-1]) + 1] if checks else segment[:1]
+        runs = plan[number] = ExerciseRuns()
+        for answer in planted.get(number, []):
+            planted_cell, *rest = add(block, plant(solution.cells[start].source, answer))
+            runs.attempts.append(Attempt(answer, planted_cell, rest))
+            runs.corrections.append(add(block))
+        add(segment[len(block) :] if runs.attempts else segment)
+    return nbformat.v4.new_notebook(cells=cells, metadata=solution.metadata), plan
+
+
+@pytest.fixture(scope="class")
+def gauntlets(tmp_path_factory: pytest.TempPathFactory):
+    """Run a solution notebook's gauntlet when first asked; keep the executed notebook and its plan."""
+
+    @functools.cache
+    def run(name: str) -> tuple[nbformat.NotebookNode, dict[int, ExerciseRuns]]:
+        solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+        nb, plan = build_gauntlet(solution, WRONG_ANSWERS.get(name, {}))
+        return execute(nb, tmp_path_factory.mktemp(name)), plan
+
+    return run
+
+
+class TestPlantedWrongAnswers:
+    """Every exercise's check rejects the planted wrong answers.
+
+    A class, because ``--dist loadscope`` keeps a class's tests together on one xdist worker (beside the
+    module's other tests): each notebook's gauntlet then runs once, cached by the class-scoped fixture.
+    """
+
+    def test_every_exercise_has_planted_wrong_answers(self) -> None:
+        known = {path.stem for path in notebooks_in("solutions")}
+        problems = [f"{name}: no such notebook in solutions/" for name in WRONG_ANSWERS if name not in known]
+        for path in notebooks_in("solutions"):
+            nb = nbformat.read(path, as_version=4)
+            cells = exercise_cells(nb)
+            planted = WRONG_ANSWERS.get(path.stem, {})
+            problems += [
+                f"{rel(path)}: Exercise {n} has no planted wrong answer" for n in cells if not planted.get(n)
+            ]
+            problems += [f"{rel(path)}: there is no Exercise {n}" for n in planted if n not in cells]
+            for n, answers in planted.items():
+                regions = solution_regions(nb.cells[cells[n]].source) if n in cells else 0
+                for answer in answers:
+                    given = len(answer) if isinstance(answer, tuple) else 1
+                    if regions and given != regions:
+                        problems.append(
+                            f"{rel(path)}: Exercise {n} has {regions} solution regions, this "
+                            f"answer {given}:\n{shown(answer)}"
+                        )
+        assert not problems, (
+            "every exercise needs plausible wrong answers in tests/wrong_answers.py, which "
+            "its check must reject:\n" + "\n".join(problems)
+        )
+
+    @pytest.mark.parametrize(
+        ("name", "exercise"),
+        [
+            pytest.param(name, n, id=f"{name}-ex{n}")
+            for name, answers in WRONG_ANSWERS.items()
+            for n in answers
+        ],
+    )
+    def test_check_rejects_planted_wrong_answers(self, name: str, exercise: int, gauntlets) -> None:
+        """Each planted answer runs without error itself, and the first cell after it that fails is a check,
+        failing with an AssertionError; the correct answer then passes its checks again."""
+        nb, plan = gauntlets(name)
+        assert exercise in plan, f"solutions/{name}.ipynb has no Exercise {exercise} (tests/wrong_answers.py)"
+        problems = []
+        for attempt in plan[exercise].attempts:
+            where = f"planted:\n{textwrap.indent(shown(attempt.answer), '    ')}\n"
+            failed = next((i for i in [attempt.planted, *attempt.following] if error_of(nb.cells[i])), None)
+            outcome = "passed" if failed is None else f"raised {error_message(nb.cells[failed])}"
+            if not any(is_check(nb.cells[i]) for i in attempt.following):
+                problems.append(f"{where}no '{CHECK_MARK}' cell follows the exercise")
+            elif failed == attempt.planted:
+                problems.append(f"{where}the planted code itself {outcome}: fix it in tests/wrong_answers.py")
+            elif (
+                failed is None
+                or not is_check(nb.cells[failed])
+                or error_of(nb.cells[failed]) != "AssertionError"
+            ):
+                problems.append(
+                    f"{where}the check {outcome}, where it should fail with an AssertionError "
+                    "saying what is wrong: strengthen the check"
+                )
+        for cells in plan[exercise].corrections:
+            failed = next((i for i in cells if error_of(nb.cells[i])), None)
+            if failed is not None:
+                problems.append(
+                    f"after a wrong answer, the correct one raised {error_message(nb.cells[failed])}"
+                    " in the cell below: checks must pass again once the learner fixes their "
+                    f"answer (did the wrong run leave something behind?)\n{nb.cells[failed].source}"
+                )
+        assert not problems, f"solutions/{name}.ipynb, Exercise {exercise}:\n" + "\n\n".join(problems)
+
+
 # --- the built site -----------------------------------------------------------------------------------
 
 
@@ -198,21 +395,48 @@ def toc_entries() -> frozenset[str]:
 
 
 # The page reports what the browser actually sees once everything has loaded: the title, the rendered code
-# cells, and every image with its natural width (0 when the image failed to load or decode).
-PROBE = """
+# cells, every image with its natural width (0 when the image failed to load or decode), and the math.
+# MathJax 3 typesets asynchronously after `load`, so the report waits for `MathJax.startup.promise` (resolved
+# once the first typesetting pass is over: 2-5 s here). It gives up with "timeout" after 25 s, inside the
+# 30 s virtual-time budget given to Chromium; "absent" means MathJax never loaded. Every element MyST marks
+# as math (class "math") should then hold MathJax's output (`mjx-container`), and no raw TeX delimiter
+# (`\(`, `\[`) may be left in the visible text outside code.
+PROBE = r"""
 <script>
 window.addEventListener("load", function () {
-  var report = {
-    title: document.title,
-    codeCells: document.querySelectorAll("div.cell div.cell_input pre").length,
-    images: Array.from(document.querySelectorAll("main img")).map(function (img) {
-      return {src: img.getAttribute("src"), naturalWidth: img.naturalWidth, complete: img.complete};
-    })
-  };
-  var out = document.createElement("pre");
-  out.id = "minigrad-probe";
-  out.textContent = JSON.stringify(report);
-  document.body.appendChild(out);
+  var startup = window.MathJax && window.MathJax.startup;
+  var typeset = startup ? startup.promise.then(function () { return "done"; }) : Promise.resolve("absent");
+  var timeout = new Promise(function (resolve) { setTimeout(resolve, 25000, "timeout"); });
+  Promise.race([typeset, timeout]).then(function (mathjax) {
+    // Code may hold \( legitimately (in a regex), so code is hidden while the text is read.
+    var code = Array.from(document.querySelectorAll("pre, code"));
+    code.forEach(function (el) { el.style.display = "none"; });
+    var text = document.body.innerText, raw = [], delimiter = /\\[(\[]/g, found;
+    code.forEach(function (el) { el.style.display = ""; });
+    while ((found = delimiter.exec(text)) && raw.length < 5) {
+      raw.push(text.slice(found.index, found.index + 60));
+    }
+    var report = {
+      title: document.title,
+      codeCells: document.querySelectorAll("div.cell div.cell_input pre").length,
+      images: Array.from(document.querySelectorAll("main img")).map(function (img) {
+        return {src: img.getAttribute("src"), naturalWidth: img.naturalWidth, complete: img.complete};
+      }),
+      mathjax: mathjax,
+      typesetMath: document.querySelectorAll("mjx-container").length,
+      untypesetMath: Array.from(document.querySelectorAll("main .math")).filter(function (el) {
+        return !el.querySelector("mjx-container");
+      }).map(function (el) { return el.textContent.slice(0, 80); }),
+      mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(function (el) {
+        return el.getAttribute("data-mjx-error");
+      }),
+      rawTex: raw
+    };
+    var out = document.createElement("pre");
+    out.id = "minigrad-probe";
+    out.textContent = JSON.stringify(report);
+    document.body.appendChild(out);
+  });
 });
 </script>
 """
@@ -238,18 +462,41 @@ class ProbingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def browser_report(url: str, profile: Path) -> dict:
-    """Open ``url`` in headless Chromium (no network beyond localhost) and return the probe's report."""
+    """Open ``url`` in headless Chromium and return the probe's report, plus every URL the page requested.
+
+    ``--host-resolver-rules`` makes every host but 127.0.0.1 unresolvable, so nothing leaves the machine;
+    Chromium's net log still records each request the page *attempted*, failed ones included, which is how
+    a script or font from a CDN is caught even though it could never load.
+    """
+    net_log = profile.with_name(f"{profile.name}.netlog.json")
     command = [
         str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--virtual-time-budget=10000", "--dump-dom", url,
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--log-net-log={net_log}",
+        "--virtual-time-budget=30000", "--dump-dom", url,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, f"chromium failed on {url}:\n{result.stderr[-3000:]}"
     found = re.search(r'<pre id="minigrad-probe"[^>]*>(.*?)</pre>', result.stdout, re.DOTALL)
     assert found, f"the page {url} never finished loading (no probe report in the DOM)"
-    return json.loads(html.unescape(found[1]))
+    report = json.loads(html.unescape(found[1]))
+    parts = urlsplit(url)
+    report["requests"] = page_requests(net_log, f"{parts.scheme}://{parts.hostname}")
+    return report
+
+
+def page_requests(net_log: Path, site: str) -> list[str]:
+    """The URLs of every request in Chromium's net log made on behalf of a page on ``site``.
+
+    Chromium tags each request with the site of the top-level page it serves (its "network isolation key").
+    That separates the page's requests, including those its scripts and stylesheets start, from the
+    browser's own background traffic (update checks, clock sync, account look-ups), which carries no such
+    site. The page's own URL must be in the list, so a change in the log's format cannot empty it unseen.
+    """
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    started = (event.get("params", {}) for event in log["events"] if event["type"] == start_job)
+    return [params["url"] for params in started if params.get("network_isolation_key", "").startswith(site)]
 
 
 def rendered_code_cells(nb: nbformat.NotebookNode) -> int:
@@ -261,6 +508,12 @@ def rendered_code_cells(nb: nbformat.NotebookNode) -> int:
 def stored_images(nb: nbformat.NotebookNode) -> int:
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     return sum(1 for o in outputs if "image/png" in o.get("data", {}))
+
+
+def has_math(nb: nbformat.NotebookNode) -> bool:
+    """Whether a markdown cell holds TeX math (``$...$``, ``$$...$$``), which the page must typeset."""
+    math = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+    return any(math.search(c.source) for c in nb.cells if c.cell_type == "markdown")
 
 
 def chapter_heading(nb: nbformat.NotebookNode) -> str:
@@ -296,6 +549,17 @@ def test_chapter_pages_render_in_a_real_browser(built_site: Path, tmp_path: Path
             loaded = [img["complete"] and img["naturalWidth"] > 0 for img in report["images"]]
             broken = [img["src"] for img, ok in zip(report["images"], loaded) if not ok]
             assert not broken, f"{url}: images that did not load: {broken}"
+            if has_math(nb):
+                assert report["mathjax"] == "done" and report["typesetMath"] > 0, (
+                    f"{url}: the notebook has math but MathJax is {report['mathjax']} and typeset "
+                    f"{report['typesetMath']} formulas"
+                )
+            assert not report["untypesetMath"], f"{url}: formulas left as TeX: {report['untypesetMath']}"
+            assert not report["mathErrors"], f"{url}: MathJax could not typeset: {report['mathErrors']}"
+            assert not report["rawTex"], f"{url}: raw TeX delimiters in the visible text: {report['rawTex']}"
+            assert url in report["requests"], f"{url}: the net log did not record the page itself"
+            external = [r for r in report["requests"] if urlsplit(r).hostname != "127.0.0.1"]
+            assert not external, f"{url}: the page requested files from the internet: {external}"
     finally:
         server.shutdown()
         server.server_close()

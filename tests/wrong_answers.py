@@ -1,0 +1,866 @@
+"""Plausible wrong answers to every exercise, which each exercise's check must reject.
+
+A check that lets a wrong answer through tells the learner that the wrong answer is right, so
+tests/test_book.py plants each answer below into its solution notebook, in place of the exercise's solution
+region, and requires the check cells after it to fail with an AssertionError (whose message teaches).
+
+``WRONG_ANSWERS[notebook][N]`` lists the mistakes planted in Exercise N of ``solutions/<notebook>.ipynb``,
+numbered as ``exercises/generate.py`` numbers them (the N of "Exercise N": the N-th code cell holding a
+``# BEGIN SOLUTION``). An answer is the code that replaces the region, written without its indentation;
+for a cell with several regions it is a tuple with one entry per region, ``KEEP`` for a region that keeps
+its correct solution. Each answer is a mistake a learner makes (an off-by-one, a missing transpose, the
+naive formula, float64 for float32...), and its comment names the mistake.
+"""
+
+from __future__ import annotations
+
+KEEP = None  # in a tuple: this region keeps its correct solution
+
+Answer = str | tuple[str | None, ...]
+
+WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
+    "00_welcome_exercises": {
+        1: [
+            # differentiates x^3 and leaves -2x as it is (its derivative is -2)
+            "return 3 * x**2 - 2 * x",
+        ],
+    },
+    "01_tensors_exercises": {
+        1: [
+            # compares the stride of every dimension, also those of size 1
+            """
+            if 0 in shape:
+                return True
+            expected = itemsize
+            for size, stride in zip(reversed(shape), reversed(strides)):
+                if stride != expected:
+                    return False
+                expected *= size
+            return True
+            """,
+            # forgets that an array with no elements is contiguous
+            """
+            expected = itemsize
+            for size, stride in zip(reversed(shape), reversed(strides)):
+                if size != 1 and stride != expected:
+                    return False
+                expected *= size
+            return True
+            """,
+        ],
+        2: [
+            # believes that reshape always returns a view
+            """
+            return {
+                "x.T": "view", "x[1]": "view", "x[:, 1]": "view", "x[::2, 1:]": "view",
+                "x.reshape(4, 3)": "view", "x.T.reshape(12)": "view", "x.T.T.reshape(12)": "view",
+                "x[:, [0, 2]]": "copy", "x[x > 5]": "copy", "x.expand(2, 3, 4)": "view",
+                "x.unsqueeze(0)": "view", "x * 1": "copy", "x.permute(1, 0).flatten()": "copy",
+            }
+            """,
+        ],
+        3: [
+            # takes the larger size, so a 0 against a 1 gives 1
+            """
+            ndim = max(len(a), len(b))
+            a = (1,) * (ndim - len(a)) + tuple(a)
+            b = (1,) * (ndim - len(b)) + tuple(b)
+            result = []
+            for m, n in zip(a, b):
+                if m != n and m != 1 and n != 1:
+                    raise minigrad.ShapeError(f"shapes {a} and {b} cannot be broadcast")
+                result.append(max(m, n))
+            return tuple(result)
+            """,
+            # aligns the shapes on the left (pads the shorter one on the right)
+            """
+            ndim = max(len(a), len(b))
+            a = tuple(a) + (1,) * (ndim - len(a))
+            b = tuple(b) + (1,) * (ndim - len(b))
+            result = []
+            for m, n in zip(a, b):
+                if m != n and m != 1 and n != 1:
+                    raise minigrad.ShapeError(f"shapes {a} and {b} cannot be broadcast")
+                result.append(n if m == 1 else m)
+            return tuple(result)
+            """,
+        ],
+        4: [
+            # sums the stretched dimensions away instead of keeping them as size 1
+            """
+            grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+            stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+            return grad.sum(axis=stretched)
+            """,
+        ],
+        5: [
+            # forgets to make the view read-only
+            """
+            pairs = zip(array.shape, shape, array.strides)
+            strides = tuple(0 if n == 1 and m != 1 else s for n, m, s in pairs)
+            return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
+            """,
+        ],
+    },
+    "02_numba_kernels_exercises": {
+        1: [
+            # allocates the output as float64 whatever the input's dtype
+            """
+            out = np.empty(x.size)
+            for i in range(x.size):
+                out[i] = a * x[i] + y[i]
+            return out
+            """,
+        ],
+        2: [
+            # returns the mean of the timings, not the median
+            """
+            for _ in range(warmup):
+                fn()
+            durations = []
+            for _ in range(repeats):
+                start = clock()
+                fn()
+                durations.append(clock() - start)
+            return float(np.mean(durations))
+            """,
+            # times the warm-up calls too
+            """
+            durations = []
+            for _ in range(warmup + repeats):
+                start = clock()
+                fn()
+                durations.append(clock() - start)
+            return float(np.median(durations))
+            """,
+        ],
+        3: [
+            # counts the elements equal to the threshold too (>= for >)
+            """
+            count = 0
+            total = 0.0
+            for i in numba.prange(x.size):
+                if x[i] >= threshold:
+                    count += 1
+                    total += x[i]
+            if count == 0:
+                return np.nan
+            return total / count
+            """,
+        ],
+        4: [
+            # stops the Taylor series at degree 6, too early for 1e-9
+            """
+            out = np.empty_like(x)
+            for i in range(x.size):
+                k = round(x[i] / LN2)
+                r = x[i] - k * LN2
+                p = 1.0
+                for j in range(6, 0, -1):
+                    p = 1.0 + r * p / j
+                out[i] = math.ldexp(p, k)
+            return out
+            """,
+        ],
+    },
+    "03_autograd_from_scratch_exercises": {
+        1: [
+            # power's local derivative forgets the factor n
+            ("return Value(v.data**n, (v,), lambda: (v.data ** (n - 1),), f'**{n}')", KEEP),
+            # divide derives x / y directly and gets the sign of d/dy wrong
+            (KEEP, "return Value(x.data / y.data, (x, y), lambda: (1 / y.data, x.data / y.data**2), '/')"),
+        ],
+        2: [
+            # reversed pre-order: a Value is placed when first reached, not after all of its inputs
+            """
+            order, visited, stack = [], set(), [root]
+            while stack:
+                v = stack.pop()
+                if id(v) not in visited:
+                    visited.add(id(v))
+                    order.append(v)
+                    stack.extend(v.inputs)
+            return order[::-1]
+            """,
+            # the chapter's recursive sort, which a deep graph drives past the recursion limit
+            """
+            order, visited = [], set()
+
+            def visit(v):
+                if id(v) not in visited:
+                    visited.add(id(v))
+                    for inp in v.inputs:
+                        visit(inp)
+                    order.append(v)
+
+            visit(root)
+            return order
+            """,
+        ],
+        3: [
+            # dL/dq counts only q's direct use in L, not its route through r
+            """
+            q = x * y
+            r = q + x
+            dL_dr = q
+            dL_dq = r
+            return dL_dq * y + dL_dr, dL_dq * x
+            """,
+        ],
+        4: [
+            # the backward forgets to multiply by the incoming gradient g
+            """
+            data = x.data
+            out = np.logaddexp(0, data)
+            backward = lambda g: (1 / (1 + np.exp(-data)),)
+            return minigrad.engine.make_result(out, (x,), backward, "SoftplusBackward")
+            """,
+            # writes e^x / (1 + e^x) as 1 / (1 + e^x): sigmoid(-x)
+            """
+            data = x.data
+            out = np.logaddexp(0, data)
+            backward = lambda g: (g / (1 + np.exp(data)),)
+            return minigrad.engine.make_result(out, (x,), backward, "SoftplusBackward")
+            """,
+        ],
+    },
+    "04_deriving_backward_exercises": {
+        1: [
+            # averages the copies' gradients instead of summing them
+            """
+            grad = grad.mean(axis=tuple(range(grad.ndim - len(shape))))
+            stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+            return grad.mean(axis=stretched, keepdims=True).reshape(shape)
+            """,
+            # sums the stretched axes away instead of keeping them as size 1
+            """
+            grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+            stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+            return grad.sum(axis=stretched)
+            """,
+        ],
+        2: [
+            # returns the two gradients in each other's places
+            "return np.swapaxes(a, -1, -2) @ g, g @ np.swapaxes(b, -1, -2)",
+        ],
+        3: [
+            # grad[idx] += g, which keeps only one of the repeated picks
+            """
+            grad = np.zeros(shape, dtype=g.dtype)
+            grad[idx] += g
+            return grad
+            """,
+        ],
+        4: [
+            # multiplies by g without putting its reduced axis back
+            "return g * np.exp(x - out[:, None])",
+            # forgets the incoming gradient g
+            "return np.exp(x - out[:, None])",
+        ],
+        5: [
+            # keeps only the diagonal of the Jacobian: y * g
+            "return y * g",
+            # takes the dot product g . y over the whole array, not per row
+            "return y * (g - (g * y).sum())",
+            # takes the dot product per row but drops its axis
+            "return y * (g - (g * y).sum(axis=-1))",
+        ],
+        6: [
+            # the plain formulas, with NaN where b == 0 or a == 0
+            """
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = g * b * a ** (b - 1)
+                db = g * a**b * np.log(a)
+            return da, db
+            """,
+            # db by the power rule too, without the factor ln a
+            """
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = np.where(b == 0, 0.0, g * b * a ** (b - 1))
+                db = np.where((a == 0) & (b >= 0), 0.0, g * a**b)
+            return da, db
+            """,
+        ],
+        7: [
+            # permutes g by dims again instead of by the inverse permutation
+            "return g.transpose(dims)",
+        ],
+    },
+    "05_gradient_checking_exercises": {
+        1: [
+            # nudges each element but never puts it back
+            """
+            grad = np.zeros_like(x)
+            for j in np.ndindex(x.shape):
+                original = x[j]
+                x[j] = original + eps
+                plus = f(x)
+                x[j] = original - eps
+                minus = f(x)
+                grad[j] = (plus - minus) / (2 * eps)
+            return grad
+            """,
+            # divides the central difference by eps instead of 2 eps
+            """
+            grad = np.zeros_like(x)
+            for j in np.ndindex(x.shape):
+                original = x[j]
+                x[j] = original + eps
+                plus = f(x)
+                x[j] = original - eps
+                minus = f(x)
+                x[j] = original
+                grad[j] = (plus - minus) / eps
+            return grad
+            """,
+        ],
+        2: [
+            # applies tanh to out, which already is tanh(x)
+            "return grad * (1 - np.tanh(out) ** 2)",
+            # forgets the incoming gradient
+            "return 1 - out * out",
+        ],
+        3: [
+            # returns the two gradients in each other's places
+            "return a.T @ grad, grad @ b.T",
+        ],
+    },
+    "06_activations_and_losses_exercises": {
+        1: [
+            # forgets to add the row maximum back
+            """
+            m = z.max(axis=1)
+            return np.log(np.exp(z - m[:, None]).sum(axis=1))
+            """,
+            # the naive formula, which overflows for large logits
+            "return np.log(np.exp(z).sum(axis=1))",
+        ],
+        2: [
+            # forgets the incoming gradient
+            "return out * (1 - out)",
+            # treats the output as the input: sigmoid(out) * (1 - sigmoid(out))
+            """
+            s = 1 / (1 + np.exp(-out))
+            return grad * s * (1 - s)
+            """,
+        ],
+        3: [
+            # u'(x) without the factor 3 from differentiating x^3
+            """
+            c = math.sqrt(2 / math.pi)
+            t = np.tanh(c * (x + 0.044715 * x**3))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t**2) * c * (1 + 0.044715 * x**2)
+            """,
+            # drops the product rule's second term
+            """
+            c = math.sqrt(2 / math.pi)
+            return 0.5 * (1 + np.tanh(c * (x + 0.044715 * x**3)))
+            """,
+        ],
+        4: [
+            # the gradient of the summed loss: forgets to divide by N
+            """
+            n, c = logits.shape
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True) - np.eye(c)[targets]
+            """,
+            # a softmax without subtracting the row maximum
+            """
+            n, c = logits.shape
+            e = np.exp(logits)
+            return (e / e.sum(axis=1, keepdims=True) - np.eye(c)[targets]) / n
+            """,
+        ],
+        5: [
+            # stops at z - yz + log(1 + e^(-z)), which overflows for very negative z
+            "return (z - y * z + (1 + (-z).exp()).log()).mean()",
+            # the sum, not the mean
+            "return (z.relu() - y * z + (1 + (-z.abs()).exp()).log()).sum()",
+        ],
+    },
+    "07_errors_that_teach_exercises": {
+        1: [
+            # the chapter's mistake itself: the mean loses its dimension (no keepdim)
+            "return x - x.mean(dim=1)",
+            # centres the columns instead of the rows
+            "return x - x.mean(dim=0, keepdim=True)",
+        ],
+        2: [
+            # forgets the 1/sqrt(d) scale
+            "return q @ k.T",
+        ],
+        3: [
+            # forgets to clear the gradients, which then accumulate
+            """
+            with minigrad.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+            """,
+            # updates outside no_grad, so autograd would record the update
+            """
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+            """,
+            # rebinds the name p to a new tensor instead of updating the parameter in place
+            """
+            with minigrad.no_grad():
+                for p in params:
+                    p = p - lr * p.grad
+                    p.grad = None
+            """,
+        ],
+    },
+    "08_first_network_exercises": {
+        1: [
+            # forward forgets the ReLU between the two layers
+            (KEEP, "return self.fc2(self.fc1(x))"),
+        ],
+        2: [
+            # an exponential moving average, b = mu b + (1 - mu) g, instead of PyTorch's b = mu b + g
+            """
+            p, buffer, history = p0.copy(), np.zeros_like(p0), []
+            for g in gradients:
+                buffer = mu * buffer + (1 - mu) * g
+                p = p - lr * buffer
+                history.append(p.copy())
+            return history
+            """,
+        ],
+        3: [
+            # no bias correction
+            """
+            p, m, v, history = p0.copy(), np.zeros_like(p0), np.zeros_like(p0), []
+            for g in gradients:
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                p = p - lr * m / (np.sqrt(v) + eps)
+                history.append(p.copy())
+            return history
+            """,
+            # counts t from 0 (an off-by-one): the first step divides by 1 - beta**0 = 0
+            """
+            p, m, v, history = p0.copy(), np.zeros_like(p0), np.zeros_like(p0), []
+            for t, g in enumerate(gradients):
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+                history.append(p.copy())
+            return history
+            """,
+        ],
+        4: [
+            # fancy-index += counts a repeated (true, predicted) pair once
+            """
+            confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+            confusion[true, predicted] += 1
+            return confusion, float(np.trace(confusion) / len(true))
+            """,
+            # rows indexed by the prediction, columns by the truth (transposed)
+            """
+            confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+            np.add.at(confusion, (predicted, true), 1)
+            return confusion, float(np.trace(confusion) / len(true))
+            """,
+        ],
+        5: [
+            # never zeroes the gradients, so they accumulate across steps
+            """
+            optimizer = SGD(model.parameters(), lr=lr)
+            losses = []
+            for _ in range(steps):
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+            return losses
+            """,
+            # zeroes the gradients after backward, so every step is a step of size 0
+            """
+            optimizer = SGD(model.parameters(), lr=lr)
+            losses = []
+            for _ in range(steps):
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.zero_grad()
+                optimizer.step()
+                losses.append(loss.item())
+            return losses
+            """,
+        ],
+    },
+    "09_normalization_exercises": {
+        1: [
+            # the unbiased variance (divides by n - 1)
+            """
+            mean = x.mean(axis=1, keepdims=True)
+            var = x.var(axis=1, ddof=1, keepdims=True)
+            return (x - mean) / np.sqrt(var + eps) * weight + bias
+            """,
+            # eps outside the square root
+            """
+            mean = x.mean(axis=1, keepdims=True)
+            var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+            return (x - mean) / (np.sqrt(var) + eps) * weight + bias
+            """,
+        ],
+        2: [
+            # drops the term x_hat * mean(h * x_hat)
+            """
+            mean = x.mean(axis=1, keepdims=True)
+            r = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=1, keepdims=True) + eps)
+            x_hat = (x - mean) * r
+            h = g * weight
+            dx = r * (h - h.mean(axis=1, keepdims=True))
+            return dx, (g * x_hat).sum(axis=0), g.sum(axis=0)
+            """,
+            # dweight is summed over the features (axis 1) instead of the rows
+            """
+            mean = x.mean(axis=1, keepdims=True)
+            r = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=1, keepdims=True) + eps)
+            x_hat = (x - mean) * r
+            h = g * weight
+            dx = r * (h - h.mean(axis=1, keepdims=True) - x_hat * (h * x_hat).mean(axis=1, keepdims=True))
+            return dx, (g * x_hat).sum(axis=1), g.sum(axis=0)
+            """,
+        ],
+        3: [
+            # the naive one-pass formula E[x^2] - E[x]^2, in float32
+            """
+            count, total, squares = 0, np.float32(0), np.float32(0)
+            for value in values:
+                count += 1
+                total += value
+                squares += value * value
+            mean = total / np.float32(count)
+            return mean, squares / np.float32(count) - mean * mean
+            """,
+            # the naive formula in Python floats (float64), where it looks fine at this offset
+            """
+            count, total, squares = 0, 0.0, 0.0
+            for value in values:
+                count += 1
+                total += float(value)
+                squares += float(value) ** 2
+            mean = total / count
+            return mean, squares / count - mean**2
+            """,
+            # Welford's update, but in Python floats (float64) rather than the values' float32
+            """
+            mean, m2, k = 0.0, 0.0, 0
+            for k, value in enumerate(values, start=1):
+                delta = float(value) - mean
+                mean += delta / k
+                m2 += delta * (float(value) - mean)
+            return mean, m2 / k
+            """,
+            # not one pass: collects the stream into an array and calls np.var
+            """
+            array = np.fromiter(values, dtype=np.float32)
+            return array.mean(), array.var()
+            """,
+            # M updated with the old mean: M += delta * delta
+            """
+            mean, m2, k = np.float32(0), np.float32(0), 0
+            for k, value in enumerate(values, start=1):
+                delta = value - mean
+                mean += delta / np.float32(k)
+                m2 += delta * delta
+            return mean, m2 / np.float32(k)
+            """,
+        ],
+        4: [
+            # stores the biased batch variance (forgets k / (k - 1))
+            """
+            new_mean = (1 - momentum) * running_mean + momentum * batch.mean(axis=0)
+            new_var = (1 - momentum) * running_var + momentum * batch.var(axis=0)
+            return new_mean, new_var
+            """,
+            # swaps the weights: keeps momentum of the old value and 1 - momentum of the batch
+            """
+            k = batch.shape[0]
+            new_mean = momentum * running_mean + (1 - momentum) * batch.mean(axis=0)
+            new_var = momentum * running_var + (1 - momentum) * batch.var(axis=0) * k / (k - 1)
+            return new_mean, new_var
+            """,
+        ],
+    },
+    "10_convolution_exercises": {
+        1: [
+            # pads one side only
+            "return (size + padding - kernel) // stride + 1",
+            # forgets the + 1 (counts the steps, not the positions)
+            "return (size + 2 * padding - kernel) // stride",
+        ],
+        2: [
+            # numbers the windows column-major: column b * OH + a
+            """
+            channels, height, width = image.shape
+            out_h = (height - kh) // stride + 1
+            out_w = (width - kw) // stride + 1
+            cols = np.empty((channels * kh * kw, out_h * out_w), dtype=image.dtype)
+            for a in range(out_h):
+                for b in range(out_w):
+                    window = image[:, a * stride:a * stride + kh, b * stride:b * stride + kw]
+                    cols[:, b * out_h + a] = window.reshape(-1)
+            return cols
+            """,
+            # flattens each window in (row, column, channel) order
+            """
+            channels, height, width = image.shape
+            out_h = (height - kh) // stride + 1
+            out_w = (width - kw) // stride + 1
+            cols = np.empty((channels * kh * kw, out_h * out_w), dtype=image.dtype)
+            for a in range(out_h):
+                for b in range(out_w):
+                    window = image[:, a * stride:a * stride + kh, b * stride:b * stride + kw]
+                    cols[:, a * out_w + b] = window.transpose(1, 2, 0).reshape(-1)
+            return cols
+            """,
+        ],
+        3: [
+            # averages over the batch instead of summing
+            """
+            n_images, out_channels, out_h, out_w = grad_out.shape
+            x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+            cols = im2col(x_pad, (kh, kw), (stride, stride), (out_h, out_w))
+            g = grad_out.reshape(n_images, out_channels, out_h * out_w)
+            grad = sum(g[n] @ cols[n].T for n in range(n_images)) / n_images
+            return grad.reshape(out_channels, x.shape[1], kh, kw)
+            """,
+        ],
+        4: [
+            # gives the window's gradient to every element that ties for the maximum
+            """
+            grad = np.zeros_like(x)
+            for a in range(grad_out.shape[0]):
+                for b in range(grad_out.shape[1]):
+                    window = x[a * k:(a + 1) * k, b * k:(b + 1) * k]
+                    grad[a * k:(a + 1) * k, b * k:(b + 1) * k][window == window.max()] = grad_out[a, b]
+            return grad
+            """,
+            # places the gradient at (a + i, b + j), forgetting that window (a, b) starts at (a * k, b * k)
+            """
+            grad = np.zeros_like(x)
+            for a in range(grad_out.shape[0]):
+                for b in range(grad_out.shape[1]):
+                    window = x[a * k:(a + 1) * k, b * k:(b + 1) * k]
+                    i, j = np.unravel_index(np.argmax(window), window.shape)
+                    grad[a + i, b + j] = grad_out[a, b]
+            return grad
+            """,
+        ],
+        5: [
+            # assigns (=) instead of adding (+=), so overlapping windows overwrite each other
+            """
+            channels, height, width = shape
+            out_h = (height - kh) // stride + 1
+            out_w = (width - kw) // stride + 1
+            image = np.zeros(shape, dtype=cols.dtype)
+            for a in range(out_h):
+                for b in range(out_w):
+                    window = cols[:, a * out_w + b].reshape(channels, kh, kw)
+                    image[:, a * stride:a * stride + kh, b * stride:b * stride + kw] = window
+            return image
+            """,
+        ],
+    },
+    "11_resnet_exercises": {
+        1: [
+            # applies the final ReLU before adding the shortcut
+            """
+            out = F.relu(block.bn1(block.conv1(x)))
+            out = F.relu(block.bn2(block.conv2(out)))
+            if block.residual:
+                out = out + block.shortcut(x)
+            return out
+            """,
+            # adds the shortcut whether or not the block is residual
+            """
+            out = F.relu(block.bn1(block.conv1(x)))
+            out = block.bn2(block.conv2(out))
+            return F.relu(out + block.shortcut(x))
+            """,
+        ],
+        2: [
+            # never clears the old gradients, which then accumulate
+            """
+            F.cross_entropy(model(minigrad.tensor(images)), minigrad.tensor(labels)).backward()
+            return {name: float(np.linalg.norm(p.grad.data)) for name, p in model.named_parameters()
+                    if name.endswith(("conv1.weight", "conv2.weight"))}
+            """,
+            # keeps every weight, the shortcut's and the head's too
+            """
+            model.zero_grad()
+            F.cross_entropy(model(minigrad.tensor(images)), minigrad.tensor(labels)).backward()
+            return {name: float(np.linalg.norm(p.grad.data)) for name, p in model.named_parameters()
+                    if name.endswith("weight")}
+            """,
+        ],
+        3: [
+            # halves the side (n // 2) instead of (n + 2 - 3) // 2 + 1
+            """
+            shapes = []
+            for stage, width in enumerate(widths):
+                for index in range(blocks_per_stage):
+                    if stage > 0 and index == 0:
+                        size = size // 2
+                    shapes.append((batch, width, size, size))
+            return shapes
+            """,
+            # strides 2 in the first block of every stage, the first stage too
+            """
+            shapes = []
+            for width in widths:
+                for index in range(blocks_per_stage):
+                    stride = 2 if index == 0 else 1
+                    size = (size + 2 - 3) // stride + 1
+                    shapes.append((batch, width, size, size))
+            return shapes
+            """,
+        ],
+        4: [
+            # forgets the identity path: returns the branch's gradient only
+            "return (g * (1 - np.tanh(x @ w) ** 2)) @ w.T",
+            # a missing transpose: multiplies by W instead of W^T
+            "return g + (g * (1 - np.tanh(x @ w) ** 2)) @ w",
+            # takes tanh's derivative at x instead of at x W
+            "return g + (g * (1 - np.tanh(x) ** 2)) @ w.T",
+        ],
+    },
+    "12_saving_and_loading_exercises": {
+        1: [
+            # keeps the "__metadata__" entry
+            """
+            with open(path, "rb") as file:
+                length = int.from_bytes(file.read(8), "little")
+                header = json.loads(file.read(length))
+            return {name: (info["dtype"], tuple(info["shape"])) for name, info in header.items()}
+            """,
+            # keeps the shape as JSON gives it, a list
+            """
+            with open(path, "rb") as file:
+                length = int.from_bytes(file.read(8), "little")
+                header = json.loads(file.read(length))
+            return {name: (info["dtype"], info["shape"]) for name, info in header.items()
+                    if name != "__metadata__"}
+            """,
+        ],
+        2: [
+            # the temporary file goes to the system's temporary folder, which may be another file system
+            """
+            descriptor, temp = tempfile.mkstemp()
+            try:
+                with os.fdopen(descriptor, "wb") as file:
+                    for chunk in chunks:
+                        file.write(chunk)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temp, path)
+            finally:
+                if os.path.exists(temp):
+                    os.unlink(temp)
+            """,
+            # never fsyncs: after a crash the rename can be on disk while the data is not
+            """
+            path = Path(path)
+            temp = path.with_name(f".{path.name}.tmp")
+            try:
+                with open(temp, "wb") as file:
+                    for chunk in chunks:
+                        file.write(chunk)
+                os.replace(temp, path)
+            finally:
+                if temp.exists():
+                    temp.unlink()
+            """,
+            # fsyncs before flushing Python's buffer, so the data is not yet in the file
+            """
+            path = Path(path)
+            temp = path.with_name(f".{path.name}.tmp")
+            try:
+                with open(temp, "wb") as file:
+                    for chunk in chunks:
+                        file.write(chunk)
+                    os.fsync(file.fileno())
+                os.replace(temp, path)
+            finally:
+                if temp.exists():
+                    temp.unlink()
+            """,
+            # leaves the temporary file behind when writing fails
+            """
+            path = Path(path)
+            temp = path.with_name(f".{path.name}.tmp")
+            with open(temp, "wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, path)
+            """,
+            # copies the temporary file over the target (not atomic) and leaves it behind
+            """
+            path = Path(path)
+            temp = path.with_name(f".{path.name}.tmp")
+            with open(temp, "wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+            shutil.copyfile(temp, path)
+            """,
+        ],
+        3: [
+            # looks for GLOBAL and STACK_GLOBAL only, and lets INST and EXT1/2/4 through
+            """
+            for opcode, _, position in pickletools.genops(payload):
+                if opcode.name in ("GLOBAL", "STACK_GLOBAL"):
+                    raise pickle.UnpicklingError(f"refusing to load: {opcode.name} at byte {position}")
+            return pickle.loads(payload)
+            """,
+            # loads first and scans afterwards, when the code has already run
+            """
+            data = pickle.loads(payload)
+            for opcode, _, position in pickletools.genops(payload):
+                if opcode.name in IMPORTING:
+                    raise pickle.UnpicklingError(f"refusing to load: {opcode.name} at byte {position}")
+            return data
+            """,
+        ],
+        4: [
+            # compares values with np.array_equal, blind to -0.0, NaN bits and dtypes
+            """
+            if set(a) != set(b):
+                return False
+            return all(a[name].shape == b[name].shape and np.array_equal(a[name].data, b[name].data)
+                       for name in a)
+            """,
+            # looks the names of a up in b, and never compares the names
+            """
+            for name in a:
+                x, y = a[name].data, b[name].data
+                if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                    return False
+            return True
+            """,
+            # checks that b has every name of a, but not that a has every name of b
+            """
+            for name in a:
+                if name not in b:
+                    return False
+                x, y = a[name].data, b[name].data
+                if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                    return False
+            return True
+            """,
+            # compares the bytes only: the same bytes in another shape or dtype pass
+            """
+            if set(a) != set(b):
+                return False
+            return all(a[name].data.tobytes() == b[name].data.tobytes() for name in a)
+            """,
+        ],
+    },
+}
