@@ -16,7 +16,7 @@ from minigrad.engine import Tensor
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_SIZE = 360
 DIGITS_VAL_SIZE = 287  # a fifth of the 1,437 images that are not test images
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "trainval")
 
 
 def digits(split: str = "train") -> TensorDataset:
@@ -34,6 +34,7 @@ def digits(split: str = "train") -> TensorDataset:
     * ``"test"`` (360): looked at once, at the very end, to report how well the chosen model does on images
       nothing was chosen on. (Choosing on it would make it one more training signal: the best of many
       tries on the test set is an optimistic estimate.)
+    * ``"trainval"`` (1,437): train and val together, for the final model once every choice is made.
 
     How they are drawn: each class gives the test set its share of 360 in proportion to its size (largest
     remainders), i.e. test images per digit 0..9 are ``36, 37, 35, 37, 36, 36, 36, 36, 35, 36``, picked
@@ -46,9 +47,10 @@ def digits(split: str = "train") -> TensorDataset:
     Needs scikit-learn (``pip install scikit-learn``), imported only when this is called.
     """
     if split not in SPLITS:
-        raise ValueError(f"digits(): split must be 'train', 'val' or 'test', got {split!r}.")
+        raise ValueError(f"digits(): split must be 'train', 'val', 'test' or 'trainval', got {split!r}.")
     images, labels = _digits_arrays()
-    rows = dict(zip(SPLITS, _digits_split(labels)))[split]
+    train, val, test = _digits_split(labels)
+    rows = {"train": train, "val": val, "test": test, "trainval": np.union1d(train, val)}[split]
     return TensorDataset(Tensor(images[rows]), Tensor(labels[rows]))  # fancy indexing copies
 
 

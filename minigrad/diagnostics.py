@@ -43,7 +43,8 @@ class ActivationRecorder:
     def __init__(self, model: Module, layer_types: type | tuple[type, ...]):
         self.layers = {name: m for name, m in model.named_modules() if name and isinstance(m, layer_types)}
         if not self.layers:
-            raise ValueError(f"ActivationRecorder: {type(model).__name__} has no layer of type {layer_types}.")
+            raise ValueError(f"ActivationRecorder: {type(model).__name__} has no layer of type "
+                             f"{layer_types}.")
         self._outputs: dict[str, Tensor] = {}
         self._handles = []
 

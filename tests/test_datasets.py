@@ -36,7 +36,7 @@ def split_indices(labels):
     return dict(zip(("train", "val", "test"), datasets._digits_split(labels)))
 
 
-@pytest.mark.parametrize(("split", "size"), SIZES.items())
+@pytest.mark.parametrize(("split", "size"), [*SIZES.items(), ("trainval", 1437)])
 def test_shapes_dtypes_and_range(split, size):
     ds = datasets.digits(split)
     assert isinstance(ds, TensorDataset) and len(ds) == size
@@ -87,6 +87,14 @@ def test_split_is_fixed_and_independent_of_the_global_seed(reference):
     assert hashlib.sha256(parts["val"].astype("<i8").tobytes()).hexdigest() == VAL_INDICES_SHA256
 
 
+def test_trainval_is_train_and_val_in_the_original_order(reference):
+    parts = split_indices(reference[1])
+    rows = np.union1d(parts["train"], parts["val"])
+    images, labels = datasets.digits("trainval").tensors
+    np.testing.assert_array_equal(labels.data, reference[1][rows])
+    np.testing.assert_array_equal(images.data[:, 0] * 16.0, reference[0][rows])
+
+
 def test_each_call_returns_fresh_tensors():
     images = datasets.digits("train").tensors[0]
     images.data[...] = 5.0
@@ -94,8 +102,8 @@ def test_each_call_returns_fresh_tensors():
 
 
 def test_bad_split_name():
-    with pytest.raises(ValueError, match="split must be 'train', 'val' or 'test', got 'validation'"):
-        datasets.digits("validation")
+    with pytest.raises(ValueError, match="split must be 'train', 'val', 'test' or 'trainval', got 'valid'"):
+        datasets.digits("valid")
 
 
 def test_missing_sklearn_says_how_to_install_it(monkeypatch):

@@ -69,7 +69,8 @@ def test_dead_fraction_counts_units_that_are_zero_for_every_example():
 
 def test_update_to_data_ratio_of_an_sgd_step_is_lr_times_gradient_over_weight():
     model = tiny_mlp()
-    F.cross_entropy(model(minigrad.randn(6, 3, dtype=minigrad.float64)), minigrad.tensor([0, 1] * 3)).backward()
+    x = minigrad.randn(6, 3, dtype=minigrad.float64)
+    F.cross_entropy(model(x), minigrad.tensor([0, 1] * 3)).backward()
     sgd = optim.SGD(model.parameters(), lr=0.1)
     expected = {name: 0.1 * np.linalg.norm(p.grad.data) / np.linalg.norm(p.data)
                 for name, p in model.named_parameters()}

@@ -1,6 +1,6 @@
 """minigrad.models: whole-model float64 gradient checks (parameters and input), every parameter reached by
-the backward pass, output shapes, ResNet's ``residual=False`` switch, and state_dict round trips through
-minigrad.save/load. Tiny configurations keep it fast."""
+the backward pass, output shapes, ResNet's ``residual=False`` and ``preactivation=True`` switches, and
+state_dict round trips through minigrad.save/load. Tiny configurations keep it fast."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ import pytest
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad.models import MLP, BasicBlock, ResNet
+from minigrad.models import MLP, BasicBlock, PreActBlock, ResNet
 
 
 def tiny_mlp() -> MLP:
     return MLP(in_features=16, hidden=(6, 5), num_classes=3)
 
 
-def tiny_resnet(residual: bool = True) -> ResNet:
-    return ResNet(in_channels=1, num_classes=3, widths=(2, 4), blocks_per_stage=1, residual=residual)
+def tiny_resnet(residual: bool = True, preactivation: bool = False) -> ResNet:
+    return ResNet(in_channels=1, num_classes=3, widths=(2, 4), blocks_per_stage=1, residual=residual,
+                  preactivation=preactivation)
 
 
-MODELS = {"mlp": (tiny_mlp, (3, 1, 4, 4)), "resnet": (tiny_resnet, (3, 1, 4, 4))}
+MODELS = {"mlp": (tiny_mlp, (3, 1, 4, 4)), "resnet": (tiny_resnet, (3, 1, 4, 4)),
+          "preact resnet": (lambda: tiny_resnet(preactivation=True), (3, 1, 4, 4))}
 
 
 def batch(shape: tuple[int, ...], seed: int = 0) -> tuple[minigrad.Tensor, minigrad.Tensor]:
@@ -54,9 +56,10 @@ def test_every_parameter_gets_a_gradient(name):
         assert np.abs(p.grad.data).max() > 0, f"{pname}: gradient is all zeros"
 
 
+@pytest.mark.parametrize("preactivation", [False, True])
 @pytest.mark.parametrize("residual", [True, False])
-def test_resnet_output_shapes(residual):
-    model = ResNet(widths=(4, 8, 16), blocks_per_stage=2, residual=residual)
+def test_resnet_output_shapes(residual, preactivation):
+    model = ResNet(widths=(4, 8, 16), blocks_per_stage=2, residual=residual, preactivation=preactivation)
     x = minigrad.tensor(np.random.default_rng(2).normal(size=(5, 1, 8, 8)).astype(np.float32))
     assert model(x).shape == (5, 10)
     features = model.stem(x)
@@ -85,6 +88,29 @@ def test_block_without_residual_drops_the_shortcut():
         block.bn2.weight.data[...] = 0
         block.bn2.bias.data[...] = 0
         np.testing.assert_allclose(block(x).data, expected, atol=1e-6)
+
+
+def test_identity_path_passes_the_gradient_unchanged_only_in_a_pre_activation_block():
+    """With the convolution path switched off, an original block is relu(x): the gradient reaching x is the
+    output's gradient where x > 0 and 0 elsewhere. A pre-activation block is then x itself: the gradient
+    passes back exactly unchanged."""
+    rng = np.random.default_rng(7)
+    x_data, g = rng.normal(size=(2, 3, 5, 5)), rng.normal(size=(2, 3, 5, 5))
+    for block, expected in [(BasicBlock(3, 3), g * (x_data > 0)), (PreActBlock(3, 3), g)]:
+        block = block.double()
+        off = block.bn2 if isinstance(block, BasicBlock) else block.conv2  # zero output, zero gradient
+        for p in off.parameters():
+            p.data[...] = 0
+        x = minigrad.tensor(x_data, requires_grad=True)
+        block(x).backward(minigrad.tensor(g))
+        np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_pre_activation_projection_has_no_batch_norm_and_the_network_ends_normalised():
+    model = ResNet(widths=(4, 8), blocks_per_stage=1, preactivation=True)
+    assert [type(m).__name__ for m in model.stem] == ["Conv2d"]
+    assert type(model.blocks[1].shortcut).__name__ == "Conv2d" and not model.blocks[0].projection
+    assert [type(m).__name__ for m in model.head] == ["BatchNorm2d", "ReLU"]
 
 
 def test_resnet_residual_false_has_no_shortcut_contribution():

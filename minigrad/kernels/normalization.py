@@ -9,11 +9,11 @@ same compiled code serves both, since Numba specialises on a bool's type, not it
 :math:`S_1 = \sum_j (x_j - K)` and :math:`S_2 = \sum_j (x_j - K)^2` with the shift :math:`K = x_0`, the
 row's first element. Then :math:`\mu = K + S_1/n` and :math:`\sigma^2 = S_2/n - (S_1/n)^2`. Without the
 shift this is :math:`E[x^2] - E[x]^2`, the difference of two numbers of size :math:`\mu^2`: each carries a
-rounding error of about :math:`\epsilon\mu^2`, so the variance comes out with an absolute error near
-:math:`\epsilon\mu^2` — for float32 (:math:`\epsilon \approx 6\cdot10^{-8}`) rows with mean :math:`10^4`
-and standard deviation 1 that is an error of about 6 on a variance of 1, and even float64 accumulators fail
-the same way once :math:`|\mu|/\sigma \approx 10^8`. Shifting by a value *of the row* makes the
-terms :math:`x_j - K` the size of the spread, not of the mean, and the cancellation disappears (it
+rounding error of about :math:`u\mu^2`, so the variance comes out with an absolute error near
+:math:`u\mu^2` — for float32 (unit roundoff :math:`u = 2^{-24} \approx 6\cdot10^{-8}`) rows with mean
+:math:`10^4` and standard deviation 1 that is an error of about 6 on a variance of 1, and even float64
+accumulators fail the same way once :math:`|\mu|/\sigma \approx 10^8`. Shifting by a value *of the row*
+makes the terms :math:`x_j - K` the size of the spread, not of the mean, and the cancellation disappears (it
 returns only if :math:`x_0` is an outlier many standard deviations away). Welford's update would do as
 well but divides once per element, which does not vectorise.
 

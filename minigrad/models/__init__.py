@@ -1,4 +1,4 @@
 """The model families of the course, each readable top to bottom in its own module."""
 
 from minigrad.models.mlp import MLP
-from minigrad.models.resnet import BasicBlock, ResNet
+from minigrad.models.resnet import BasicBlock, PreActBlock, ResNet
