@@ -242,6 +242,10 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
         2: [
             # returns the two gradients in each other's places
             "return np.swapaxes(a, -1, -2) @ g, g @ np.swapaxes(b, -1, -2)",
+            # transposes with .T, which reverses the batch axis too (the batched case crashes in matmul)
+            "return g @ b.T, a.T @ g",
+            # forgets the transpose in da (crashes in matmul)
+            "return g @ b, np.swapaxes(a, -1, -2) @ g",
         ],
         3: [
             # grad[idx] += g, which keeps only one of the repeated picks
@@ -280,6 +284,13 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
                 db = np.where((a == 0) & (b >= 0), 0.0, g * a**b)
             return da, db
             """,
+            # zeroes db wherever a == 0, forgetting b >= 0 (at a = 0, b < 0 it is -inf)
+            """
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = np.where(b == 0, 0.0, g * b * a ** (b - 1))
+                db = np.where(a == 0, 0.0, g * a**b * np.log(a))
+            return da, db
+            """,
         ],
         7: [
             # permutes g by dims again instead of by the inverse permutation
@@ -313,6 +324,17 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
                 grad[j] = (plus - minus) / eps
             return grad
             """,
+            # the forward difference (f(x + eps) - f(x)) / eps, whose error is O(eps), not O(eps^2)
+            """
+            grad = np.zeros_like(x)
+            base = f(x)
+            for j in np.ndindex(x.shape):
+                original = x[j]
+                x[j] = original + eps
+                grad[j] = (f(x) - base) / eps
+                x[j] = original
+            return grad
+            """,
         ],
         2: [
             # applies tanh to out, which already is tanh(x)
@@ -323,6 +345,8 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
         3: [
             # returns the two gradients in each other's places
             "return a.T @ grad, grad @ b.T",
+            # forgets to transpose b (crashes in matmul)
+            "return grad @ b, a.T @ grad",
         ],
     },
     "06_activations_and_losses_exercises": {
@@ -860,6 +884,109 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             if set(a) != set(b):
                 return False
             return all(a[name].data.tobytes() == b[name].data.tobytes() for name in a)
+            """,
+        ],
+    },
+    "13_diagnosing_training_exercises": {
+        1: [
+            # counts the values that are 0, not the units that are 0 for every example
+            "return float(np.mean(np.asarray(activation) <= 0))",
+            # counts a unit as dead when it is 0 for *some* example
+            """
+            units = np.asarray(activation).reshape(len(activation), -1)
+            return float(np.mean(np.any(units <= 0, axis=0)))
+            """,
+            # takes whole channels of a (N, C, H, W) output as the units
+            """
+            a = np.asarray(activation)
+            units = a.reshape(len(a), a.shape[1], -1)
+            return float(np.mean(np.all(units <= 0, axis=(0, 2))))
+            """,
+        ],
+        2: [
+            # keeps a second name for the array that the step changes in place, not a copy
+            """
+            before = parameter.data
+            step()
+            return float(np.linalg.norm(parameter.data - before) / np.linalg.norm(before))
+            """,
+            # divides by the norm after the step
+            """
+            before = parameter.data.astype(np.float64)
+            step()
+            after = parameter.data.astype(np.float64)
+            return float(np.linalg.norm(after - before) / np.linalg.norm(after))
+            """,
+            # averages each entry's own ratio instead of comparing norms
+            """
+            before = parameter.data.astype(np.float64)
+            step()
+            after = parameter.data.astype(np.float64)
+            return float(np.mean(np.abs(after - before) / np.abs(before)))
+            """,
+        ],
+        3: [
+            # forgets the bias correction, so the first averages are tiny and look lowest
+            """
+            average, smoothed = 0.0, []
+            for loss in losses:
+                average = beta * average + (1 - beta) * loss
+                smoothed.append(average)
+            return float(lrs[int(np.argmin(smoothed))] / 10)
+            """,
+            # takes the lowest raw loss, one lucky batch
+            "return float(lrs[int(np.argmin(losses))] / 10)",
+            # forgets to divide by 10
+            """
+            average, smoothed = 0.0, []
+            for t, loss in enumerate(losses, start=1):
+                average = beta * average + (1 - beta) * loss
+                smoothed.append(average / (1 - beta**t))
+            return float(lrs[int(np.argmin(smoothed))])
+            """,
+        ],
+        4: [
+            # looks for NaN only, and misses the infinity that came first
+            """
+            for name, array in named_arrays:
+                array = np.asarray(array)
+                if np.isnan(array).any():
+                    return name, int(np.isnan(array).sum()), int(np.isinf(array).sum())
+            return None
+            """,
+            # looks for +inf only (np.isposinf), and misses log(0) = -inf
+            """
+            for name, array in named_arrays:
+                array = np.asarray(array)
+                nans, infs = int(np.isnan(array).sum()), int(np.isposinf(array).sum())
+                if nans or infs:
+                    return name, nans, infs
+            return None
+            """,
+            # returns the last non-finite array instead of the first
+            """
+            found = None
+            for name, array in named_arrays:
+                array = np.asarray(array)
+                nans, infs = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+                if nans or infs:
+                    found = name, nans, infs
+            return found
+            """,
+        ],
+        5: [
+            # k * P(X = m) * F(m)^(k-1): the density of a maximum of continuous variables, wrong with ties
+            """
+            pmf = np.array([math.comb(n, m) * p**m * (1 - p) ** (n - m) for m in range(n + 1)])
+            cdf = np.cumsum(pmf)
+            return float(np.sum(np.arange(n + 1) / n * k * pmf * cdf ** (k - 1)))
+            """,
+            # the expected accuracy of one candidate: choosing seems to cost nothing
+            "return float(p)",
+            # P(max = m) taken as P(X = m)^k, as if every candidate had to score m
+            """
+            pmf = np.array([math.comb(n, m) * p**m * (1 - p) ** (n - m) for m in range(n + 1)])
+            return float(np.sum(np.arange(n + 1) / n * pmf**k))
             """,
         ],
     },
