@@ -84,19 +84,18 @@ class Node:
     node is *freed* (``backward`` set to None, inputs dropped) so that saved arrays can be reclaimed,
     unless ``retain_graph=True``.
 
-    ``versions`` records each input's version when the node was made, and ``out_version`` its output's.
-    An in-place change (``x += 1``, ``x[0] = 5``) bumps a tensor's version, so backward can refuse to
-    compute a gradient from values that are no longer there, instead of silently returning a wrong one.
-    Inside ``detect_anomaly()``, ``where`` records the user's line that made the node.
+    ``made`` is the time the node was made, on the clock of in-place changes (:class:`Clock`). An in-place
+    change (``x += 1``, ``x[0] = 5``) bumps a tensor's version and stamps it with a later time, so backward
+    can see that an input (or the output) changed after the forward pass used it, and refuse to compute a
+    gradient from values that are no longer there instead of silently returning a wrong one. Inside
+    ``detect_anomaly()``, ``where`` records the user's line that made the node.
     """
 
-    __slots__ = ("backward", "inputs", "name", "out_version", "versions", "where")
+    __slots__ = ("backward", "inputs", "made", "name", "where")
     outputs = None  # one output; see MultiOutputNode
 
-    def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: Callable, out_version: int):
-        self.name, self.inputs, self.backward, self.out_version = name, inputs, backward, out_version
-        # A list comprehension: faster than a generator.
-        self.versions = tuple([t._version_counter[0] for t in inputs])
+    def __init__(self, name: str, inputs: tuple[Tensor, ...], backward: Callable):
+        self.name, self.inputs, self.backward, self.made = name, inputs, backward, Clock.now
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -137,7 +136,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._node: Node | None = None
         self._retains_grad = False
-        self._version_counter = [0]
+        self._version_counter = UNMODIFIED
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -280,7 +279,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor that shares this one's data (and version) but has no history and does not require grad."""
         out = Tensor(self.data)
-        out._version_counter = self._version_counter
+        out._version_counter = shared_counter(self)
         return out
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
@@ -455,13 +454,13 @@ def make_result(data: np.ndarray, inputs: Sequence[Tensor], backward: Callable, 
     by every node that saved the other.
     """
     out = Tensor.__new__(Tensor)  # skips __init__'s dtype check: ops produce supported dtypes
-    counter = [0] if view_of is None else view_of._version_counter
+    counter = UNMODIFIED if view_of is None else shared_counter(view_of)
     out.data, out.grad, out._retains_grad, out._version_counter = data, None, False, counter
     out.requires_grad, out._node = False, None
     if _GradMode.enabled:
         for t in inputs:  # a plain loop: this runs for every operation, and any() over a generator is slower
             if t.requires_grad:
-                out.requires_grad, out._node = True, Node(name, tuple(inputs), backward, counter[0])
+                out.requires_grad, out._node = True, Node(name, tuple(inputs), backward)
                 break
     if AnomalyMode.enabled:
         _check_anomaly(out, name, inputs)
@@ -484,8 +483,7 @@ def make_results(arrays: Sequence[np.ndarray], inputs: Sequence[Tensor], backwar
     """
     outs = tuple(make_result(array, (), backward, name, view_of) for array in arrays)  # no node yet
     if _GradMode.enabled and any(t.requires_grad for t in inputs):
-        out_version = 0 if view_of is None else view_of._version_counter[0]
-        node = MultiOutputNode(name, tuple(inputs), backward, out_version)
+        node = MultiOutputNode(name, tuple(inputs), backward)
         node.outputs = tuple(weakref.ref(out) for out in outs)
         for out in outs:
             out.requires_grad, out._node = True, node
@@ -602,19 +600,46 @@ def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
             mark_modified(tensor.grad)
 
 
+class Clock:
+    """The time of in-place changes: ``now`` counts every in-place change made so far, anywhere."""
+
+    now = 0
+
+
+# A tensor's version counter is ``[versions, changed_at]``: how many times its values were changed in place,
+# and the clock's time of the last change. Views of the same memory share one counter. Most tensors are
+# never changed in place and never viewed, so they all start with this one immutable counter, and get a list
+# of their own only when they need one: no allocation for the result of every operation.
+UNMODIFIED = (0, 0)
+
+
+def shared_counter(tensor: Tensor) -> list[int]:
+    """``tensor``'s version counter, made its own first if it still has the shared one (for a view)."""
+    if tensor._version_counter is UNMODIFIED:
+        tensor._version_counter = [0, 0]
+    return tensor._version_counter
+
+
 def mark_modified(tensor: Tensor) -> None:
     """Record that ``tensor``'s values were changed in place (see :class:`Node`); its views see it too."""
-    tensor._version_counter[0] += 1
+    counter = shared_counter(tensor)
+    Clock.now += 1
+    counter[0] += 1
+    counter[1] = Clock.now
 
 
 def _check_versions(node: Node, output: Tensor) -> None:
-    """Refuse to run ``node``'s backward if a value it saved was changed in place since the forward pass."""
+    """Refuse to run ``node``'s backward if a value it saved was changed in place after the node was made."""
+    made = node.made
+    if node.outputs is None and output._version_counter[1] <= made and all(
+            [t._version_counter[1] <= made for t in node.inputs]):
+        return  # the usual case, checked first and fast: it runs for every node
     changed = None
     for out in _outputs(node, output):
-        if out is not None and out._version_counter[0] != node.out_version:
+        if out is not None and out._version_counter[1] > made:
             changed = f"its output (shape {shape_str(out.shape)})"
-    for i, (t, v) in enumerate(zip(node.inputs, node.versions)):
-        if t._version_counter[0] != v:
+    for i, t in enumerate(node.inputs):
+        if t._version_counter[1] > made:
             changed = f"its input {i} (shape {shape_str(t.shape)})"
             break
     if changed:

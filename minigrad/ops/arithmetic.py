@@ -23,11 +23,12 @@ def _broadcasting(op: str, ufunc, a: Tensor, b: Tensor) -> np.ndarray:
     in place.
     """
     try:
-        return np.asarray(ufunc(a.data, b.data))
+        out = ufunc(a.data, b.data)
     except ValueError:
         __tracebackhide__ = True
         broadcast_shapes(op, a.shape, b.shape)
         raise
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 # --- + - * / ----------------------------------------------------------------------------------------------

@@ -74,8 +74,11 @@ _DTYPE_OF_KIND = {1: np.dtype(np.int64), 2: DEFAULT_DTYPE}
 def as_tensor_pair(a: Tensor, b) -> tuple[Tensor, Tensor]:
     """``a`` and ``b`` as two tensors of one dtype; a Python number takes ``a``'s dtype (as in PyTorch)."""
     if isinstance(b, Tensor):
-        if a.dtype != b.dtype:
-            dtype = result_dtype(a.dtype, b.dtype)
+        # Read the arrays' dtypes directly (the Tensor properties cost a Python call each): this runs for
+        # every binary operation, and a dtype is usually the very same object as the other's.
+        dtype_a, dtype_b = a.data.dtype, b.data.dtype
+        if dtype_a is not dtype_b and dtype_a != dtype_b:
+            dtype = result_dtype(dtype_a, dtype_b)
             a, b = to_dtype(a, dtype), to_dtype(b, dtype)
         return a, b
     if isinstance(b, NUMBERS):
