@@ -9,7 +9,7 @@ held and the numbers the chapter computed (``val_accuracy``, ``test_accuracy``, 
     python benchmarks/seed_sweep.py       # chapters 8, 10, 11; seeds 0-4; 1 and 2 threads
     python benchmarks/seed_sweep.py --chapters 08_first_network --seeds 0 1 --threads 2
 
-It takes about half an hour on 2 cores. The raw results go to ``benchmarks/results/seed_sweep.json`` and a
+It takes about 20 minutes on 2 cores. The raw results go to ``benchmarks/results/seed_sweep.json`` and a
 table to ``seed_sweep.md``; the chapters quote the ranges from there. Not a test: the test suite runs each
 chapter once, for seed 0.
 """

@@ -41,3 +41,15 @@ def test_training_benchmark_quick_run_writes_results(tmp_path):
         assert all(worst <= 1 for worst in entry["mismatch"].values()), entry
     assert "| target | ratio |" in result.stdout
     assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
+
+
+def test_dispatch_comparison_runs_on_two_folders(tmp_path):
+    out = tmp_path / "ab.json"
+    script = ROOT / "benchmarks" / "dispatch_ab.py"
+    command = [sys.executable, str(script), str(ROOT), str(ROOT), "--rounds", "1", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    samples = json.loads(out.read_text(), parse_constant=_reject_nan)["samples"]
+    assert len(samples["a"]) == len(samples["b"]) == 1 and samples["a"][0].keys() == samples["b"][0].keys()
+    assert all(value > 0 for side in samples.values() for value in side[0].values())
+    assert "B / A" in result.stdout

@@ -13,9 +13,9 @@ lose about four digits). ``math.exp`` is a scalar libm call inside Numba (no SVM
 kernels spend their time; the exponent is computed in the input's dtype so that float32 rows call the
 faster single-precision ``expf``.
 
-Each operation is written for one row (``_softmax_row``...) and, around it, for row ``i`` of the arrays
-(``_softmax``...); :func:`~minigrad.kernels.loops.item_loops` makes the serial and the parallel loop over
-the rows, and the functions at the bottom choose one by size.
+Each operation is written for row ``i`` of its arrays (``_softmax(i, x, y)``...);
+:func:`~minigrad.kernels.loops.item_loops` makes the serial and the parallel loop over the rows, and the
+functions at the bottom choose one by size.
 """
 
 import math
@@ -37,8 +37,9 @@ def _row_max(row):
     return row.dtype.type(biggest)
 
 
-@jit
-def _softmax_row(row, out):
+@per_item
+def _softmax(i, x, y):
+    row, out = x[i], y[i]
     biggest = _row_max(row)
     total = 0.0
     for j in range(row.size):
@@ -50,9 +51,10 @@ def _softmax_row(row, out):
         out[j] *= scale
 
 
-@jit
-def _softmax_backward_row(y, g, out):
+@per_item
+def _softmax_backward(i, ys, gs, grads):
     # dL/dx_j = y_j (g_j - sum_k g_k y_k)
+    y, g, out = ys[i], gs[i], grads[i]
     dot = 0.0
     for j in range(y.size):
         dot += g[j] * y[j]
@@ -69,17 +71,19 @@ def _log_norm(row, biggest):
     return row.dtype.type(math.log(total))
 
 
-@jit
-def _log_softmax_row(row, out):
+@per_item
+def _log_softmax(i, x, y):
+    row, out = x[i], y[i]
     biggest = _row_max(row)
     log_norm = _log_norm(row, biggest)
     for j in range(row.size):
         out[j] = (row[j] - biggest) - log_norm
 
 
-@jit
-def _log_softmax_backward_row(y, g, out):
+@per_item
+def _log_softmax_backward(i, ys, gs, grads):
     # dL/dx_j = g_j - softmax_j sum_k g_k, and softmax_j = exp(y_j)
+    y, g, out = ys[i], gs[i], grads[i]
     total = 0.0
     for j in range(y.size):
         total += g[j]
@@ -118,27 +122,7 @@ def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale
     out[target] -= scale * (1.0 - smoothing)
 
 
-# --- row i of the arrays, and the loops over all rows -----------------------------------------------------
-
-@per_item
-def _softmax(i, x, out):
-    _softmax_row(x[i], out[i])
-
-
-@per_item
-def _softmax_backward(i, y, g, out):
-    _softmax_backward_row(y[i], g[i], out[i])
-
-
-@per_item
-def _log_softmax(i, x, out):
-    _log_softmax_row(x[i], out[i])
-
-
-@per_item
-def _log_softmax_backward(i, y, g, out):
-    _log_softmax_backward_row(y[i], g[i], out[i])
-
+# --- the loops over all rows ------------------------------------------------------------------------------
 
 @per_item
 def _cross_entropy(i, x, target, ignore_index, smoothing, loss, row_max, log_norm):
