@@ -19,7 +19,16 @@ import numpy as np
 from numba import prange
 
 from minigrad.kernels import fastmath as fm
-from minigrad.kernels.loops import CONTRACT, Kernels, choose, jit, per_item
+from minigrad.kernels.loops import (
+    ARITHMETIC,
+    CONTRACT,
+    EXPENSIVE,
+    TRANSCENDENTAL,
+    Kernels,
+    choose,
+    jit,
+    per_item,
+)
 
 
 def element(fn):
@@ -35,11 +44,12 @@ _GELU_TANH_CUBIC = 0.044715
 
 # --- the loops ---------------------------------------------------------------------------------------------
 
-def _loops(serial, parallel) -> Kernels:
-    return Kernels(jit(serial, fastmath=CONTRACT), jit(parallel, parallel=True, fastmath=CONTRACT))
+def _loops(serial, parallel, parallel_from: int) -> Kernels:
+    serial, parallel = jit(serial, fastmath=CONTRACT), jit(parallel, parallel=True, fastmath=CONTRACT)
+    return Kernels(serial, parallel, parallel_from)
 
 
-def unary(fn) -> Kernels:
+def unary(fn, parallel_from: int) -> Kernels:
     """Kernels computing ``out[i] = fn(x[i], param)``, e.g. a forward pass."""
 
     def serial(x, param, out):
@@ -50,10 +60,10 @@ def unary(fn) -> Kernels:
         for i in prange(x.size):
             out[i] = fn(x[i], param)
 
-    return _loops(serial, parallel)
+    return _loops(serial, parallel, parallel_from)
 
 
-def binary(fn) -> Kernels:
+def binary(fn, parallel_from: int) -> Kernels:
     """Kernels computing ``out[i] = fn(x[i], g[i], param)``, e.g. a backward pass."""
 
     def serial(x, g, param, out):
@@ -64,7 +74,7 @@ def binary(fn) -> Kernels:
         for i in prange(x.size):
             out[i] = fn(x[i], g[i], param)
 
-    return _loops(serial, parallel)
+    return _loops(serial, parallel, parallel_from)
 
 
 def run(kernels: Kernels, arrays: tuple[np.ndarray, ...], param: float = 0.0) -> np.ndarray:
@@ -191,14 +201,15 @@ def _silu_grad(v, g, _):
     return g * s * (one + v * (one - s))
 
 
-EXP = unary(_exp)
-RELU, RELU_BACKWARD = unary(_relu), binary(_relu_grad)
-LEAKY_RELU, LEAKY_RELU_BACKWARD = unary(_leaky_relu), binary(_leaky_relu_grad)
-SIGMOID, SIGMOID_BACKWARD = unary(_sigmoid), binary(_sigmoid_grad)
-TANH, TANH_BACKWARD = unary(_tanh), binary(_tanh_grad)
-GELU, GELU_BACKWARD = unary(_gelu), binary(_gelu_grad)
-GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh), binary(_gelu_tanh_grad)
-SILU, SILU_BACKWARD = unary(_silu), binary(_silu_grad)
+# Each with the size from which its parallel loop wins (minigrad/kernels/loops.py has the measurements).
+EXP = unary(_exp, TRANSCENDENTAL)
+RELU, RELU_BACKWARD = unary(_relu, ARITHMETIC), binary(_relu_grad, ARITHMETIC)
+LEAKY_RELU, LEAKY_RELU_BACKWARD = unary(_leaky_relu, ARITHMETIC), binary(_leaky_relu_grad, ARITHMETIC)
+SIGMOID, SIGMOID_BACKWARD = unary(_sigmoid, TRANSCENDENTAL), binary(_sigmoid_grad, ARITHMETIC)
+TANH, TANH_BACKWARD = unary(_tanh, TRANSCENDENTAL), binary(_tanh_grad, ARITHMETIC)
+GELU, GELU_BACKWARD = unary(_gelu, EXPENSIVE), binary(_gelu_grad, EXPENSIVE)
+GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh, TRANSCENDENTAL), binary(_gelu_tanh_grad, TRANSCENDENTAL)
+SILU, SILU_BACKWARD = unary(_silu, TRANSCENDENTAL), binary(_silu_grad, TRANSCENDENTAL)
 
 
 # --- on arrays of any shape --------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 A kernel family writes the work for *one item* as a plain function — one element (``elementwise.py``), one
 row (``softmax.py``, ``normalization.py``) — and gets it back as two compiled loops over the items
 (:class:`Kernels`): a serial one, and a parallel one that shares the items among Numba's threads
-(``prange``, ``NUMBA_NUM_THREADS`` of them). Waking the threads costs about 3 µs against 0.6 µs for a serial
-call, so :func:`choose` takes the parallel loop only for :data:`PARALLEL_MIN_ELEMENTS` elements or more.
+(``prange``, ``NUMBA_NUM_THREADS`` of them). Waking the threads costs a few microseconds that a serial call
+does not pay, so :func:`choose` takes the parallel loop only from the size where it was measured to win;
+that size depends on the work per element, so each loop carries its own (``parallel_from``, one of the three
+break-even sizes below).
 
 Every item is computed the same way by either loop, so the two give identical results, whatever the number
 of threads: a kernel that accumulates across items (the weight gradient of layer norm) does it per item and
@@ -28,10 +30,20 @@ OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 CONTRACT = frozenset({"contract"})
 REASSOCIATE = frozenset({"reassoc", "contract"})
 
-# Measured on 2 idle cores (float32, a new output array per call): the parallel loop breaks even at about
-# 8K elements for softmax rows, 16K for sigmoid and 4K for gelu, 32-64K for layer norm and about 50K for
-# relu; at 64K it is 1.3x (relu) to 2x (gelu) faster. One threshold for all of them, in the middle.
-PARALLEL_MIN_ELEMENTS = 1 << 15
+# Where the parallel loop starts to win, by the work each element costs. Measured 2026-12-04 on 2 idle cores
+# (AVX-512 EPYC), float32, fastest of 5 x 200 calls, serial / parallel microseconds:
+#                                    8K          16K          32K          64K
+#   relu, leaky_relu, the backward    2.0 / 5.2   2.9 / 5.1    5.4 / 6.8    9.1 / 7.9
+#   of relu, tanh and sigmoid
+#   exp, tanh, sigmoid, silu,         3.7 / 6.1   7.9 / 8.4   11.3 / 9.7   21.8 / 14.9   (exp)
+#   gelu-tanh (forward, backward)     6.4 / 7.5  10.9 / 9.1   21.2 / 14.7  38.7 / 22.7   (gelu-tanh)
+#   layer norm rows (forward)         6.2 / 5.3  10.2 / 9.6   18.5 / 10.7  35.9 / 18.5
+#   layer norm rows (backward)       22.4 / 23.3 21.9 / 25.1  32.8 / 29.3  57.4 / 35.2
+#   gelu (erf), forward and backward  8.4 / 6.2  15.8 / 11.4  30.6 / 17.3  60.6 / 32.3   (forward)
+#   softmax rows (cross-entropy too) 34.5 / 19.6 67.8 / 38.4 134 / 70    267 / 136      (softmax forward)
+ARITHMETIC = 1 << 16  # a few multiplies and adds per element
+TRANSCENDENTAL = 1 << 15  # one exp or tanh per element, or a normalised row
+EXPENSIVE = 1 << 13  # an erf, or an exp plus several passes over each row
 
 
 def jit(fn: Callable | None = None, *, parallel: bool = False, fastmath: frozenset = frozenset(),
@@ -56,13 +68,15 @@ def per_item(fn: Callable, fastmath: frozenset = frozenset(), inline: bool = Fal
 
 
 class Kernels(NamedTuple):
-    """One loop compiled twice: serial, and parallel over Numba's threads."""
+    """One loop compiled twice: serial, and parallel over Numba's threads, which pays from ``parallel_from``
+    elements on."""
 
     serial: Callable
     parallel: Callable
+    parallel_from: int
 
 
-def item_loops(body: Callable, fastmath: frozenset = frozenset()) -> Kernels:
+def item_loops(body: Callable, parallel_from: int, fastmath: frozenset = frozenset()) -> Kernels:
     """Loops calling ``body(i, *arrays)`` for every ``i`` in ``range(n)``: ``kernels.serial(n, *arrays)``.
 
     ``body`` is a :func:`per_item` function that reads and writes item ``i`` of the arrays (row ``i`` of a
@@ -78,13 +92,14 @@ def item_loops(body: Callable, fastmath: frozenset = frozenset()) -> Kernels:
             item = i  # a copy: Numba refuses an inlined callee that might overwrite the prange index
             body(item, *arrays)
 
-    return Kernels(jit(serial, fastmath=fastmath), jit(parallel, parallel=True, fastmath=fastmath))
+    serial, parallel = jit(serial, fastmath=fastmath), jit(parallel, parallel=True, fastmath=fastmath)
+    return Kernels(serial, parallel, parallel_from)
 
 
 def choose(kernels: Kernels, elements: int, items: int, parallel: bool | None = None) -> Callable:
     """The loop to run for ``items`` items of ``elements`` elements in all: parallel only when there are
-    enough elements to pay for waking the threads and more than one item to share. ``parallel`` forces
-    one (tests compare the two)."""
+    enough elements to pay for waking the threads (``kernels.parallel_from``) and more than one item to
+    share. ``parallel`` forces one (tests compare the two)."""
     if parallel is None:
-        parallel = elements >= PARALLEL_MIN_ELEMENTS and items > 1
+        parallel = elements >= kernels.parallel_from and items > 1
     return kernels.parallel if parallel else kernels.serial

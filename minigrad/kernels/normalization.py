@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from minigrad.kernels.loops import REASSOCIATE, choose, item_loops, jit, per_item
+from minigrad.kernels.loops import REASSOCIATE, TRANSCENDENTAL, choose, item_loops, jit, per_item
 
 # Reordering the float64 sums lets them vectorise (their order changes, their precision does not); NaN and
 # inf keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
@@ -104,8 +104,8 @@ def _backward_chunk(chunk, x, g, weight, mean, rstd, center, out, dw, db):
         _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, out[i], dw[chunk], db[chunk])
 
 
-FORWARD = item_loops(_forward, fastmath=REASSOCIATE)
-BACKWARD = item_loops(_backward_chunk, fastmath=REASSOCIATE)
+FORWARD = item_loops(_forward, TRANSCENDENTAL, fastmath=REASSOCIATE)  # measured: minigrad/kernels/loops.py
+BACKWARD = item_loops(_backward_chunk, TRANSCENDENTAL, fastmath=REASSOCIATE)
 
 
 def norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, center: bool, eps: float,

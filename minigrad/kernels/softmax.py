@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from minigrad.kernels.loops import choose, item_loops, jit, per_item
+from minigrad.kernels.loops import EXPENSIVE, choose, item_loops, jit, per_item
 
 # --- one row ------------------------------------------------------------------------------------------
 
@@ -140,9 +140,13 @@ def _cross_entropy_backward(i, x, target, ignore_index, smoothing, row_max, log_
         _cross_entropy_backward_row(x[i], target[i], smoothing, row_max[i], log_norm[i], row_grad[i], out[i])
 
 
-SOFTMAX, SOFTMAX_BACKWARD = item_loops(_softmax), item_loops(_softmax_backward)
-LOG_SOFTMAX, LOG_SOFTMAX_BACKWARD = item_loops(_log_softmax), item_loops(_log_softmax_backward)
-CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD = item_loops(_cross_entropy), item_loops(_cross_entropy_backward)
+# Every row runs exp over its elements and reads them two or three times: worth both cores from 8K elements
+# (minigrad/kernels/loops.py has the measurements).
+SOFTMAX, SOFTMAX_BACKWARD = item_loops(_softmax, EXPENSIVE), item_loops(_softmax_backward, EXPENSIVE)
+LOG_SOFTMAX = item_loops(_log_softmax, EXPENSIVE)
+LOG_SOFTMAX_BACKWARD = item_loops(_log_softmax_backward, EXPENSIVE)
+CROSS_ENTROPY = item_loops(_cross_entropy, EXPENSIVE)
+CROSS_ENTROPY_BACKWARD = item_loops(_cross_entropy_backward, EXPENSIVE)
 
 
 @jit

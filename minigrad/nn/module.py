@@ -76,10 +76,11 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            replaced = hook(self, args, output)
-            if replaced is not None:
-                output = replaced
+        if self._forward_hooks:  # usually empty: no copy, no loop, on every call of every module
+            for hook in list(self._forward_hooks.values()):  # a copy: a hook may remove itself
+                replaced = hook(self, args, output)
+                if replaced is not None:
+                    output = replaced
         return output
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, object], object]) -> RemovableHandle:

@@ -80,17 +80,9 @@ def div(a: Tensor, b: Tensor | Scalar) -> Tensor:
     return make_result(out, (a, b), backward, "DivBackward")
 
 
-def radd(a: Tensor, b: Scalar) -> Tensor:
-    return add(a, b)
-
-
 def rsub(a: Tensor, b: Scalar) -> Tensor:
     a, b = as_tensor_pair(a, b)
     return sub(b, a)
-
-
-def rmul(a: Tensor, b: Scalar) -> Tensor:
-    return mul(a, b)
 
 
 def rdiv(a: Tensor, b: Scalar) -> Tensor:
@@ -220,9 +212,6 @@ def clamp(a: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
         return (g * inside,)
 
     return make_result(out, (a,), backward, "ClampBackward")
-
-
-clip = clamp
 
 
 # --- comparisons (no gradient: the result is a bool mask) ---------------------------------------------------

@@ -30,7 +30,7 @@ def _axis(op: str, dim: int, x: Tensor) -> int | None:
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape (one size may be -1: inferred). ``view`` is the same operation."""
+    """The same elements in a new shape (one size may be -1: inferred). ``Tensor.view`` calls it too."""
     shape = _sizes(shape)
     try:
         out = x.data.reshape(shape)
@@ -41,9 +41,6 @@ def reshape(x: Tensor, *shape) -> Tensor:
                          "(at most one size may be -1).") from None
     view_of = x if np.may_share_memory(out, x.data) else None  # NumPy copies when it must, as PyTorch does
     return make_result(out, (x,), lambda g: (g.reshape(x.shape),), "ReshapeBackward", view_of)
-
-
-view = reshape
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
