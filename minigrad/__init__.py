@@ -37,6 +37,7 @@ from minigrad.errors import (
 from minigrad.gradcheck import gradcheck
 from minigrad.ops.activations import relu, sigmoid, tanh
 from minigrad.ops.arithmetic import clamp, maximum, minimum, where
+from minigrad.ops.masking import masked_fill, tril, triu
 from minigrad.ops.matmul import matmul
 from minigrad.ops.pointwise import cos, exp, log, sin, sqrt
 from minigrad.ops.reductions import argmax, argmin, mean, var

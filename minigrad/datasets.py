@@ -2,11 +2,17 @@
 
 :func:`digits` gives scikit-learn's handwritten digits (``sklearn.datasets.load_digits``): 1,797 real
 8x8 greyscale images of the digits 0-9, scanned from 43 writers (the UCI "optdigits" set, ~180 per class).
+
+:func:`python_docs` gives a text for language models: the help topics of Python's reference manual, one
+pinned snapshot (CPython 3.11.7's) that ships compressed inside minigrad.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import lzma
+from importlib import resources
 
 import numpy as np
 
@@ -88,3 +94,66 @@ def _stratified_draw(labels: np.ndarray, pool: np.ndarray, size: int, seed: int)
     rng = np.random.default_rng(seed)
     drawn = [rng.permutation(pool[labels[pool] == c])[:q] for c, q in zip(classes, quota)]
     return np.sort(np.concatenate(drawn))
+
+
+PYTHON_DOCS_FILE = "python_docs.txt.xz"  # in the package minigrad.data
+PYTHON_DOCS_SHA256 = "71f2ff5d99bdc1f9c48c5c2353ad138201c5ca1c377e0226857ef8fa89b8bcee"  # of the UTF-8 text
+PYTHON_DOCS_SPLITS = ("all", "train", "val")
+
+
+def python_docs(split: str = "all") -> str:
+    """The help topics of Python's reference manual as one text: real English technical prose, for training
+    language models and tokenizers.
+
+    CPython ships these topics (what ``help("assert")`` prints) in ``pydoc_data.topics``, but they change
+    with every release: 459,073 characters on Python 3.10, 492,311 on 3.12. So that every learner trains on
+    the same text and every number quoted about it holds on every Python, minigrad ships one snapshot,
+    taken from CPython 3.11.7: its 79 topics in sorted order of their keys, joined by ``"\\n\\n"``. Each
+    topic begins with its own title underlined with ``*`` and ends with a newline, so two blank lines
+    separate topics. The text is stored compressed (xz, 94,752 bytes) as ``minigrad/data/python_docs.txt.xz``
+    beside its licence notice (PSF License Version 2, ``PYTHON_DOCS_LICENSE.txt``); the script that made it
+    is ``tools/make_python_docs.py`` in the repository.
+
+    * ``"all"``: 465,126 characters (466,273 bytes of UTF-8), of 103 distinct characters: newline, space,
+      the 94 printable ASCII characters except the dollar sign and the backquote, and ``° ß – — ‘ ’ “ ” …``;
+    * ``"train"``: the first 418,614 characters;
+    * ``"val"``: the last 46,512 characters (``len(text) // 10``, a tenth rounded down), held out to measure
+      how well a model predicts text it never saw. It is one contiguous tail, not scattered characters,
+      because text a model saw around a held-out character would tell it that character. It starts inside
+      the topic on dictionaries and continues with methods, modules, sequence types, unary operators and
+      the ``while``, ``with`` and ``yield`` statements. Each of its characters also occurs in train.
+
+    ``train + val == python_docs("all")``. The text is decompressed once per process and checked against
+    :data:`PYTHON_DOCS_SHA256`; a damaged file raises a ``RuntimeError`` rather than give a different text.
+    """
+    if split not in PYTHON_DOCS_SPLITS:
+        raise ValueError(f"python_docs(): split must be 'all', 'train' or 'val', got {split!r}.")
+    text = _python_docs_text()
+    val_start = len(text) - len(text) // 10
+    return {"all": text, "train": text[:val_start], "val": text[val_start:]}[split]
+
+
+@functools.cache
+def _python_docs_text() -> str:
+    """The whole text, read from the package's data file and checked; once per process."""
+    resource = resources.files("minigrad.data").joinpath(PYTHON_DOCS_FILE)
+    try:
+        compressed = resource.read_bytes()
+    except FileNotFoundError:
+        raise RuntimeError(f"minigrad's data file {PYTHON_DOCS_FILE} is missing from {resource}: this "
+                           "installation of minigrad is incomplete. Reinstall minigrad.") from None
+    return _decompress_python_docs(compressed)
+
+
+def _decompress_python_docs(compressed: bytes) -> str:
+    """The text inside ``compressed``, if its SHA-256 is :data:`PYTHON_DOCS_SHA256`; else a RuntimeError."""
+    damaged = (f"minigrad's data file {PYTHON_DOCS_FILE} is damaged: its text is not the one minigrad "
+               "shipped. Reinstall minigrad (pip install --force-reinstall minigrad, or from your checkout).")
+    try:
+        data = lzma.decompress(compressed, format=lzma.FORMAT_XZ)
+    except lzma.LZMAError as error:
+        raise RuntimeError(f"{damaged} (lzma: {error})") from None
+    if hashlib.sha256(data).hexdigest() != PYTHON_DOCS_SHA256:
+        raise RuntimeError(f"{damaged} (SHA-256 {hashlib.sha256(data).hexdigest()}, expected "
+                           f"{PYTHON_DOCS_SHA256})")
+    return data.decode("utf-8")

@@ -324,6 +324,7 @@ class Tensor:
     def __rmatmul__(self, other): return ops.matmul.matmul(other, self)
     def __neg__(self): return ops.arithmetic.neg(self)
     def __abs__(self): return ops.arithmetic.abs(self)
+    def __invert__(self): return ops.arithmetic.logical_not(self)
     # In place: ``p -= lr * p.grad`` under no_grad(). See arithmetic.py for what happens inside a graph.
     def __iadd__(self, other): return ops.arithmetic.iadd(self, other)
     def __isub__(self, other): return ops.arithmetic.isub(self, other)
@@ -347,6 +348,10 @@ class Tensor:
     def maximum(self, other): return ops.arithmetic.maximum(self, other)
     def minimum(self, other): return ops.arithmetic.minimum(self, other)
     def clamp(self, min=None, max=None): return ops.arithmetic.clamp(self, min, max)
+    def logical_not(self): return ops.arithmetic.logical_not(self)
+    def masked_fill(self, mask, value): return ops.masking.masked_fill(self, mask, value)
+    def tril(self, diagonal=0): return ops.masking.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.masking.triu(self, diagonal)
     clip = clamp
     def matmul(self, other): return ops.matmul.matmul(self, other)
 

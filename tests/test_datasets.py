@@ -4,6 +4,7 @@ fixed, disjoint, complete and stratified."""
 from __future__ import annotations
 
 import hashlib
+import lzma
 import sys
 
 import numpy as np
@@ -115,3 +116,74 @@ def test_missing_sklearn_says_how_to_install_it(monkeypatch):
             datasets.digits()
     finally:
         datasets._digits_arrays.cache_clear()
+
+
+class TestPythonDocs:
+    """minigrad.datasets.python_docs: the pinned snapshot of CPython 3.11.7's help topics, read from the
+    package's own file (never from this Python's pydoc_data), checked, and split as documented."""
+
+    LENGTH, TRAIN, VAL = 465_126, 418_614, 46_512
+
+    def test_sizes_and_checksum(self):
+        text = datasets.python_docs()
+        assert len(text) == self.LENGTH and len(set(text)) == 103
+        assert len(text.encode("utf-8")) == 466_273
+        assert hashlib.sha256(text.encode("utf-8")).hexdigest() == datasets.PYTHON_DOCS_SHA256 == \
+            "71f2ff5d99bdc1f9c48c5c2353ad138201c5ca1c377e0226857ef8fa89b8bcee"
+        assert len(datasets.python_docs("train")) == self.TRAIN
+        assert len(datasets.python_docs("val")) == self.VAL
+        assert self.VAL == self.LENGTH // 10
+
+    def test_train_and_val_are_the_whole_text(self):
+        train, val = datasets.python_docs("train"), datasets.python_docs("val")
+        assert train + val == datasets.python_docs("all") == datasets.python_docs()
+        assert train.startswith('The "assert" statement\n')
+        assert val.endswith('semantics, refer to the Yield expressions\nsection.\n')
+        assert set(val) <= set(train)
+
+    def test_the_text_comes_from_minigrads_file_not_from_this_pythons_pydoc_data(self, monkeypatch):
+        monkeypatch.setitem(sys.modules, "pydoc_data", None)  # any import of it now fails
+        monkeypatch.setitem(sys.modules, "pydoc_data.topics", None)
+        datasets._python_docs_text.cache_clear()
+        try:
+            assert hashlib.sha256(datasets.python_docs().encode()).hexdigest() == datasets.PYTHON_DOCS_SHA256
+        finally:
+            datasets._python_docs_text.cache_clear()
+
+    @pytest.mark.skipif(sys.version_info[:3] != (3, 11, 7), reason="the snapshot is CPython 3.11.7's topics")
+    def test_the_snapshot_is_cpython_3_11_7s_topics_joined_as_documented(self):
+        from pydoc_data.topics import topics
+
+        assert len(topics) == 79
+        assert datasets.python_docs() == "\n\n".join(topics[key] for key in sorted(topics))
+
+    def test_the_data_file_and_its_licence_are_in_the_package(self):
+        from importlib import resources
+
+        folder = resources.files("minigrad.data")
+        assert folder.joinpath("python_docs.txt.xz").read_bytes()[:6] == b"\xfd7zXZ\x00"  # the xz magic
+        licence = folder.joinpath("PYTHON_DOCS_LICENSE.txt").read_text(encoding="utf-8")
+        assert "CPython 3.11.7" in licence and "Lib/pydoc_data/topics.py" in licence
+        assert "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" in licence
+
+    @pytest.mark.parametrize("compressed", [
+        lzma.compress(b"The assert statement, slightly changed"),  # valid xz, wrong text
+        lzma.compress(b"x" * 1000)[:-20],  # truncated
+        b"not xz at all",
+    ])
+    def test_a_damaged_file_is_refused(self, compressed):
+        with pytest.raises(RuntimeError, match=r"python_docs.txt.xz is damaged.*Reinstall minigrad"):
+            datasets._decompress_python_docs(compressed)
+
+    def test_a_missing_file_says_to_reinstall(self, monkeypatch):
+        monkeypatch.setattr(datasets, "PYTHON_DOCS_FILE", "no_such_file.txt.xz")
+        datasets._python_docs_text.cache_clear()
+        try:
+            with pytest.raises(RuntimeError, match=r"no_such_file.txt.xz is missing.*Reinstall minigrad"):
+                datasets.python_docs()
+        finally:
+            datasets._python_docs_text.cache_clear()
+
+    def test_bad_split_name(self):
+        with pytest.raises(ValueError, match=r"split must be 'all', 'train' or 'val', got 'test'"):
+            datasets.python_docs("test")

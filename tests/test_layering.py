@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "minigrad"
 LAYERS = [
     ["minigrad.errors", "minigrad.version"],
     ["minigrad.anomaly"],
-    ["minigrad.kernels", "minigrad.random", "minigrad.parallel"],
+    ["minigrad.kernels", "minigrad.random", "minigrad.parallel", "minigrad.text"],
     ["minigrad.engine"],
     ["minigrad.ops"],
     ["minigrad.creation", "minigrad.gradcheck"],

@@ -31,6 +31,14 @@ def with_ties(*shape):
     return rng.integers(-2, 3, shape).astype(np.float64)
 
 
+def coin(*shape, empty_row=None):
+    """A random bool mask; ``empty_row=i`` makes row i (dimension -2) all False."""
+    mask = rng.random(shape) < 0.6
+    if empty_row is not None:
+        mask[..., empty_row, :] = False
+    return mask
+
+
 def labels(high, *shape):
     return rng.integers(0, high, shape)
 
@@ -106,6 +114,26 @@ CASES = [
      lambda a, t: TF.cross_entropy(a, t, ignore_index=2), [normal(8, 4), labels(4, 8)]),
     ("cross_entropy class dim 1, none", lambda a, t: F.cross_entropy(a, t, reduction="none"),
      lambda a, t: TF.cross_entropy(a, t, reduction="none"), [normal(2, 4, 3), labels(4, 2, 3)]),
+    ("masked_fill", lambda a, m: a.masked_fill(m, -2.5), lambda a, m: a.masked_fill(m, -2.5),
+     [normal(3, 4, 5), coin(4, 1)]),
+    ("tril", lambda a: a.tril(), lambda a: a.tril(), [normal(2, 4, 5)]),
+    ("tril -1", lambda a: minigrad.tril(a, -1), lambda a: torch.tril(a, -1), [normal(5, 3)]),
+    ("triu 1", lambda a: a.triu(1), lambda a: a.triu(1), [normal(4, 6)]),
+    ("sdpa", F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+     [normal(2, 3, 5, 4), normal(2, 3, 7, 4), normal(2, 3, 7, 6)]),
+    ("sdpa causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+     lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+     [normal(2, 3, 6, 4), normal(2, 3, 6, 4), normal(2, 3, 6, 4)]),
+    ("sdpa bool mask with an empty row", F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+     [normal(2, 1, 4, 3), normal(2, 1, 5, 3), normal(2, 1, 5, 2), coin(2, 1, 4, 5, empty_row=1)]),
+    ("sdpa float mask, scale", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m, scale=0.3),
+     lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, m, scale=0.3),
+     [normal(2, 4, 3), normal(2, 5, 3), normal(2, 5, 3), normal(4, 5)]),
+    ("sdpa broadcast batch", F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+     [normal(4, 3), normal(2, 5, 3), normal(1, 5, 2)]),
+    ("sdpa gqa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+     lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+     [normal(2, 6, 5, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)]),
 ]
 
 
@@ -138,7 +166,7 @@ def test_forward_and_backward_match_pytorch(mg_fn, torch_fn, arrays):
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu exact", "gelu tanh", "silu", "exp",
-                                  "softmax", "log_softmax", "cross_entropy"])
+                                  "softmax", "log_softmax", "cross_entropy", "sdpa causal"])
 def test_float32_forward_and_backward_close_to_pytorch(name):
     """In float32 minigrad may use fast approximations; they must stay within float32 rounding noise."""
     _, mg_fn, torch_fn, arrays = next(c for c in CASES if c[0] == name)

@@ -37,10 +37,8 @@ def _row_max(row):
     return row.dtype.type(biggest)
 
 
-@per_item
-def _softmax(i, x, y):
-    row, out = x[i], y[i]
-    biggest = _row_max(row)
+@jit
+def _softmax_row(row, out, biggest):
     total = 0.0
     for j in range(row.size):
         e = math.exp(row[j] - biggest)
@@ -49,6 +47,22 @@ def _softmax(i, x, y):
     scale = 1.0 / total
     for j in range(row.size):
         out[j] *= scale
+
+
+@per_item
+def _softmax(i, x, y):
+    _softmax_row(x[i], y[i], _row_max(x[i]))
+
+
+@per_item
+def _attention_softmax(i, x, y):
+    # A row whose scores are all -inf (a query that may look at nothing) attends to nothing: zeros, where
+    # the plain softmax would give 0/0 = NaN. Its gradient is then zero too (y = 0 in the backward).
+    biggest = _row_max(x[i])
+    if biggest == -np.inf:
+        y[i, :] = 0.0
+    else:
+        _softmax_row(x[i], y[i], biggest)
 
 
 @per_item
@@ -143,6 +157,7 @@ def _cross_entropy_backward(i, x, target, ignore_index, smoothing, row_max, log_
 # Every row runs exp over its elements and reads them two or three times: worth both cores from 8K elements
 # (minigrad/kernels/loops.py has the measurements).
 SOFTMAX, SOFTMAX_BACKWARD = item_loops(_softmax, EXPENSIVE), item_loops(_softmax_backward, EXPENSIVE)
+ATTENTION_SOFTMAX = item_loops(_attention_softmax, EXPENSIVE)
 LOG_SOFTMAX = item_loops(_log_softmax, EXPENSIVE)
 LOG_SOFTMAX_BACKWARD = item_loops(_log_softmax_backward, EXPENSIVE)
 CROSS_ENTROPY = item_loops(_cross_entropy, EXPENSIVE)
@@ -171,6 +186,15 @@ def softmax_forward(x: np.ndarray, parallel: bool | None = None) -> np.ndarray:
     """Softmax of each row of the C-contiguous 2-D float array ``x``."""
     out = np.empty_like(x)
     _run(SOFTMAX, x, parallel, out)
+    return out
+
+
+def attention_softmax_forward(x: np.ndarray, parallel: bool | None = None, out: np.ndarray | None = None
+                              ) -> np.ndarray:
+    """Softmax of each row of ``x``, with rows that are all -inf giving zeros instead of NaN. ``out`` may be
+    ``x`` itself: each element is read before it is written."""
+    out = np.empty_like(x) if out is None else out
+    _run(ATTENTION_SOFTMAX, x, parallel, out)
     return out
 
 

@@ -5,6 +5,7 @@
 
 from minigrad.nn import functional, init, utils
 from minigrad.nn.activation import GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Tanh
+from minigrad.nn.attention import MultiheadSelfAttention, record_attention
 from minigrad.nn.container import ModuleList, Sequential
 from minigrad.nn.conv import Conv2d
 from minigrad.nn.dropout import Dropout
@@ -15,3 +16,4 @@ from minigrad.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from minigrad.nn.module import Module, Parameter
 from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from minigrad.nn.pooling import AvgPool2d, MaxPool2d
+from minigrad.nn.transformer import FeedForward, TransformerBlock

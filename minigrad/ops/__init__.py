@@ -17,6 +17,8 @@
 | normalization | layer_norm rms_norm (fused Numba kernels) batch_norm                            |
 | embedding     | embedding (scatter-add backward)                                                |
 | dropout       | dropout                                                                         |
+| masking       | masked_fill tril triu                                                           |
+| attention     | scaled_dot_product_attention (one node, fused backward)                         |
 
 Every module here imports ``minigrad.engine`` (an operation makes Tensors), so the engine cannot import
 them. Instead, this package binds itself to ``minigrad.engine.ops`` when it is imported, and ``Tensor``'s
@@ -29,12 +31,14 @@ from minigrad import engine
 from minigrad.ops import (
     activations,
     arithmetic,
+    attention,
     common,
     conv,
     dropout,
     embedding,
     linear,
     losses,
+    masking,
     matmul,
     normalization,
     pointwise,

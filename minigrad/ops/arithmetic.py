@@ -232,6 +232,14 @@ lt, le = _compare("lt", np.less), _compare("le", np.less_equal)
 gt, ge = _compare("gt", np.greater), _compare("ge", np.greater_equal)
 
 
+def logical_not(a: Tensor) -> Tensor:
+    """``~mask``: True where ``a`` is False, for bool tensors (a mask turned inside out)."""
+    if a.dtype != np.bool_:
+        raise DTypeError(f"~ (logical_not): needs a bool tensor, got {a.dtype}. For a float tensor write "
+                         "x == 0; ~ on integers (bitwise not) is not supported.")
+    return Tensor(np.logical_not(a.data))
+
+
 # --- in-place operators: ``p -= lr * p.grad`` inside ``no_grad()`` -------------------------------------
 
 def _inplace(symbol: str, op, ufunc):

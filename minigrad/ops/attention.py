@@ -1,0 +1,209 @@
+r"""Scaled dot-product attention as one graph node, with PyTorch's signature and a fused backward.
+
+For queries :math:`Q` (L × E), keys :math:`K` (S × E) and values :math:`V` (S × Ev), per batch and head:
+
+.. math:: S = s\,QK^\top + B, \qquad P = \mathrm{softmax}_\text{rows}(S), \qquad O = PV
+
+with the scale :math:`s = 1/\sqrt{E}` and a mask :math:`B` that is 0 where a query may look at a key and
+:math:`-\infty` where it may not (or any additive float bias). Row :math:`i` of :math:`P` says how much
+query :math:`i` takes from each value.
+
+**Backward.** Given :math:`G = \partial L/\partial O`:
+
+.. math:: \frac{\partial L}{\partial V} = P^\top G, \qquad \frac{\partial L}{\partial P} = G V^\top, \qquad
+          \frac{\partial L}{\partial S_{ij}} = P_{ij}\Big(\frac{\partial L}{\partial P_{ij}}
+          - \sum_k \frac{\partial L}{\partial P_{ik}} P_{ik}\Big), \qquad
+          \frac{\partial L}{\partial Q} = s\,\frac{\partial L}{\partial S} K, \qquad
+          \frac{\partial L}{\partial K} = s\,\Big(\frac{\partial L}{\partial S}\Big)^{\!\top} Q
+
+The softmax's Jacobian is applied row by row (one dot product per row), never formed: for T = 128 it
+would be 128 × 128 per row. Composed from primitives the same computation is a dozen graph nodes, each
+keeping its own copy of the (L × S) scores; here it is one node that keeps only :math:`P`.
+
+**A query that may look at nothing** (a row of the mask all false, or all :math:`-\infty`) attends to
+nothing: its row of :math:`P` is zeros, so its output is zero and no gradient flows through it — rather
+than 0/0 = NaN, which would then poison every gradient it touches. PyTorch 2.13 does the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from minigrad.engine import Tensor, make_result
+from minigrad.errors import DTypeError, ShapeError, shape_str
+from minigrad.kernels import softmax as kernels
+from minigrad.ops.common import unbroadcast
+from minigrad.random import default_generator
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """Attention of ``query`` (..., L, E) over ``key`` (..., S, E) and ``value`` (..., S, Ev) → (..., L, Ev),
+    as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    * The leading dimensions (batch, heads) broadcast against each other.
+    * ``attn_mask`` broadcasts to (..., L, S): a bool mask is True where a query **may** attend (PyTorch's
+      convention: the opposite of ``masked_fill``'s), a float mask is added to the scores (0 and -inf, or
+      a learned bias, which then gets a gradient).
+    * ``is_causal=True`` lets query i attend to keys j <= i (the mask ``tril(ones(L, S))``, aligned at the
+      top left, as in PyTorch); it cannot be combined with ``attn_mask``.
+    * ``dropout_p`` zeroes attention weights at random (from ``minigrad.manual_seed``'s generator) and
+      scales the rest by 1/(1 - p). Like PyTorch, it applies whenever it is given: pass
+      ``dropout_p=p if self.training else 0.0``.
+    * ``scale`` defaults to 1/sqrt(E).
+    * ``enable_gqa=True`` (grouped-query attention): ``query`` has H heads in dimension -3, ``key`` and
+      ``value`` H / G; each key/value head serves G consecutive query heads.
+    """
+    _check("scaled_dot_product_attention", query, key, value, attn_mask, dropout_p, is_causal)
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    group = _gqa_group(query, key, value) if enable_gqa else 1
+    q = query.data * query.dtype.type(scale)
+    k, v = _repeat_heads(key.data, group), _repeat_heads(value.data, group)
+    probs = _probabilities(q, k, attn_mask, is_causal)
+    kept, dropped = probs, None
+    if dropout_p > 0.0:
+        dropped = _dropout_scale(probs.shape, probs.dtype, dropout_p)
+        kept = probs * dropped
+    out = np.matmul(kept, v)
+    learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
+    inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
+
+    def backward(g):
+        grad_kept = np.matmul(g, v.swapaxes(-1, -2))
+        grad_probs = grad_kept if dropped is None else grad_kept * dropped
+        rows = probs.shape[-1]
+        grad_scores = kernels.softmax_backward(probs.reshape(-1, rows), np.ascontiguousarray(
+            grad_probs, dtype=probs.dtype).reshape(-1, rows)).reshape(probs.shape)
+        grad_q = np.matmul(grad_scores, k) * query.dtype.type(scale)
+        grad_k = np.matmul(grad_scores.swapaxes(-1, -2), q)
+        grad_v = np.matmul(kept.swapaxes(-1, -2), g)
+        grads = [unbroadcast(grad_q, query.shape),
+                 _sum_groups(unbroadcast(grad_k, _repeated(key, group)), group),
+                 _sum_groups(unbroadcast(grad_v, _repeated(value, group)), group)]
+        if learned_mask:
+            grads.append(unbroadcast(grad_scores, attn_mask.shape))
+        return tuple(grads)
+
+    return make_result(out, inputs, backward, "ScaledDotProductAttentionBackward")
+
+
+def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_causal: bool = False,
+                      scale: float | None = None, enable_gqa: bool = False) -> np.ndarray:
+    """The attention weights :math:`P` (..., L, S) that :func:`scaled_dot_product_attention` would use
+    (without dropout), as a NumPy array outside the graph: for looking at, not for training."""
+    value = Tensor(np.zeros((*key.shape[:-1], 1), key.dtype))
+    _check("attention_weights", query, key, value, attn_mask, 0.0, is_causal)
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    group = _gqa_group(query, key, value) if enable_gqa else 1
+    return _probabilities(query.data * query.dtype.type(scale), _repeat_heads(key.data, group), attn_mask,
+                          is_causal)
+
+
+def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool) -> np.ndarray:
+    """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros."""
+    scores = np.matmul(q, k.swapaxes(-1, -2))
+    if is_causal:
+        scores += _causal_bias(scores.shape[-2], scores.shape[-1], scores.dtype)
+    elif attn_mask is not None:
+        bias = _bias(attn_mask, scores.dtype)
+        if np.broadcast_shapes(bias.shape, scores.shape) == scores.shape:
+            scores += bias
+        else:  # the mask has batch dimensions the queries and keys lack
+            scores = np.ascontiguousarray(scores + bias)
+    rows = scores.shape[-1]
+    kernels.attention_softmax_forward(scores.reshape(-1, rows), out=scores.reshape(-1, rows))
+    return scores
+
+
+def _dropout_scale(shape: tuple[int, ...], dtype: np.dtype, p: float) -> np.ndarray:
+    """1/(1 - p) where a weight is kept, 0 where it is dropped (all zeros for p = 1)."""
+    if p == 1.0:
+        return np.zeros(shape, dtype)
+    keep = default_generator().random(shape, dtype=dtype) >= dtype.type(p)
+    return keep * dtype.type(1.0 / (1.0 - p))
+
+
+def _bias(attn_mask, dtype: np.dtype) -> np.ndarray:
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    if mask.dtype == np.bool_:
+        return np.where(mask, dtype.type(0), dtype.type(-np.inf))
+    return mask.astype(dtype, copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _causal_bias(rows: int, columns: int, dtype: np.dtype) -> np.ndarray:
+    """0 on and below the diagonal, -inf above it (read-only: it is shared between calls)."""
+    future = np.arange(columns)[None, :] > np.arange(rows)[:, None]
+    bias = np.where(future, dtype.type(-np.inf), dtype.type(0))
+    bias.setflags(write=False)
+    return bias
+
+
+# --- grouped-query attention: each key/value head serves `group` query heads --------------------------------
+
+def _gqa_group(query: Tensor, key: Tensor, value: Tensor) -> int:
+    if query.ndim < 3 or key.ndim < 3 or value.ndim < 3:
+        raise ShapeError("scaled_dot_product_attention(enable_gqa=True): query, key and value need a heads "
+                         "dimension (-3), got shapes "
+                         f"{shape_str(query.shape)}, {shape_str(key.shape)}, {shape_str(value.shape)}.")
+    heads, kv_heads = query.shape[-3], key.shape[-3]
+    if kv_heads == 0 or heads % kv_heads or value.shape[-3] != kv_heads:
+        raise ShapeError(f"scaled_dot_product_attention(enable_gqa=True): the {heads} query heads must be a "
+                         f"multiple of the key heads ({kv_heads}), and value must have as many heads as key "
+                         f"(got {value.shape[-3]}).")
+    return heads // kv_heads
+
+
+def _repeat_heads(x: np.ndarray, group: int) -> np.ndarray:
+    return x if group == 1 else np.repeat(x, group, axis=-3)
+
+
+def _repeated(x: Tensor, group: int) -> tuple[int, ...]:
+    return x.shape if group == 1 else (*x.shape[:-3], x.shape[-3] * group, *x.shape[-2:])
+
+
+def _sum_groups(grad: np.ndarray, group: int) -> np.ndarray:
+    if group == 1:
+        return grad
+    shape = (*grad.shape[:-3], grad.shape[-3] // group, group, *grad.shape[-2:])
+    return grad.reshape(shape).sum(axis=-3)
+
+
+# --- checks -----------------------------------------------------------------------------------------------
+
+def _check(op: str, query: Tensor, key: Tensor, value: Tensor, attn_mask, dropout_p: float,
+           is_causal: bool) -> None:
+    shapes = f"query {shape_str(query.shape)}, key {shape_str(key.shape)}, value {shape_str(value.shape)}"
+    if query.dtype.kind != "f" or not query.dtype == key.dtype == value.dtype:
+        raise DTypeError(f"{op}(): query, key and value must have one floating-point dtype, got "
+                         f"{query.dtype}, {key.dtype}, {value.dtype}.")
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ShapeError(f"{op}(): needs (..., L, E) queries, (..., S, E) keys and (..., S, Ev) values; got "
+                         f"{shapes}.")
+    if query.shape[-1] != key.shape[-1]:
+        raise ShapeError(f"{op}(): queries and keys must have the same last dimension E (a query is compared "
+                         f"with each key by a dot product); got {shapes}.")
+    if key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"{op}(): key and value must have one entry per position S (dimension -2); got "
+                         f"{shapes}.")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}(): dropout_p must be between 0 and 1, got {dropout_p}.")
+    if attn_mask is None:
+        return
+    if is_causal:
+        raise ValueError(f"{op}(): give either attn_mask or is_causal=True, not both (as in PyTorch). For a "
+                         "causal mask with padding, combine them into one bool mask: causal & not_padding.")
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    if mask.dtype != np.bool_ and mask.dtype.kind != "f":
+        raise DTypeError(f"{op}(): attn_mask must be bool (True = may attend) or float (added to the "
+                         f"scores), got {mask.dtype}. For 0/1 integers use mask.bool() semantics: mask == 1.")
+    scores = (*query.shape[:-1], key.shape[-2])
+    try:
+        np.broadcast_shapes(mask.shape, scores)
+    except ValueError:
+        raise ShapeError(f"{op}(): attn_mask of shape {shape_str(mask.shape)} must broadcast to the scores' "
+                         f"shape {shape_str(scores)} (..., L, S); got {shapes}.") from None
