@@ -57,11 +57,11 @@ from bench_core import (  # bench_core also puts the repository on sys.path
 
 SIDES = ("minigrad", "torch", "numpy")
 FULL = {"mlp_batches": [64, 1], "mlp_sizes": [784, 128, 10], "conv": [64, 16, 32, 32], "resnet": [64, 32],
-        "repeats": 15, "warmup_s": 0.2, "min_sample_s": 0.02}
+        "gpt": [16, 128, 128, 4, 4, 103], "repeats": 15, "warmup_s": 0.2, "min_sample_s": 0.02}
 QUICK = {"mlp_batches": [8, 1], "mlp_sizes": [784, 128, 10], "conv": [2, 4, 8, 8], "resnet": [2, 8],
-         "repeats": 3, "warmup_s": 0.01, "min_sample_s": 0.002}
+         "gpt": [2, 8, 16, 2, 2, 11], "repeats": 3, "warmup_s": 0.01, "min_sample_s": 0.002}
 LR = 0.1
-MLP_VS_TORCH, MLP_VS_NUMPY, CONV_VS_TORCH = 1.0, 0.8, 1 / 1.5
+MLP_VS_TORCH, MLP_VS_NUMPY, CONV_VS_TORCH, GPT_VS_TORCH = 1.0, 0.8, 1 / 1.5, 1.0
 RTOL, ATOL = 1e-3, 1e-4
 
 
@@ -383,6 +383,131 @@ def resnet_work(settings: dict, torch) -> list[dict]:
                      "minigrad's)")]
 
 
+# --- the GPT step ------------------------------------------------------------------------------------------
+
+def torch_gpt(torch, vocab: int, context: int, dim: int, layers: int, heads: int):
+    """minigrad.models.GPT2 written in torch (fused attention, tied embeddings), with the same parameter
+    names, so that minigrad's state dict loads into it."""
+    nn, TF = torch.nn, torch.nn.functional
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv_proj, self.out_proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = (z.view(b, t, heads, dim // heads).transpose(1, 2)
+                       for z in self.qkv_proj(x).split(dim, -1))
+            return self.out_proj(TF.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2)
+                                 .reshape(b, t, dim))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.attn, self.norm2 = nn.LayerNorm(dim), Attention(), nn.LayerNorm(dim)
+            self.mlp = nn.Module()
+            self.mlp.fc1, self.mlp.fc2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+
+        def forward(self, x):
+            x = x + self.attn(self.norm1(x))
+            return x + self.mlp.fc2(TF.gelu(self.mlp.fc1(self.norm2(x)), approximate="tanh"))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.token_embedding = nn.Embedding(vocab, dim)
+            self.position_embedding = nn.Embedding(context, dim)
+            self.blocks = nn.ModuleList([Block() for _ in range(layers)])
+            self.norm = nn.LayerNorm(dim)
+
+        def forward(self, ids):
+            x = self.token_embedding(ids) + self.position_embedding.weight[: ids.shape[1]]
+            for block in self.blocks:
+                x = block(x)
+            return TF.linear(self.norm(x), self.token_embedding.weight)
+
+    return GPT()
+
+
+def composed_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                       enable_gqa=False):
+    """The attention of minigrad's GPT before the fused op: matmul, masked_fill, softmax, matmul."""
+    import minigrad
+
+    length = query.shape[-2]
+    scores = (query @ key.transpose(-2, -1)) * (1.0 / math.sqrt(query.shape[-1]))
+    future = minigrad.ones(length, length, dtype=minigrad.bool).triu(1)
+    return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ value
+
+
+def gpt_work(settings: dict, torch) -> list[dict]:
+    import minigrad
+    import minigrad.nn.functional as F
+    from minigrad import optim
+    from minigrad.models import GPT2, GPT2Config
+    from minigrad.nn import attention
+
+    batch, length, dim, layers, heads, vocab = settings["gpt"]
+    rng = np.random.default_rng(4)
+    x, y = rng.integers(0, vocab, (batch, length)), rng.integers(0, vocab, (batch, length))
+    minigrad.manual_seed(0)
+    model = GPT2(GPT2Config(vocab_size=vocab, context_length=length, dim=dim, n_layers=layers, n_heads=heads))
+    start = {k: v.data.copy() for k, v in model.state_dict().items()}
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    xs, ys = minigrad.from_numpy(x), minigrad.from_numpy(y.reshape(-1))
+
+    def mg_step():
+        loss = F.cross_entropy(model(xs).reshape(-1, vocab), ys)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def mg_check():
+        model.load_state_dict({k: v.copy() for k, v in start.items()})
+        out = model(xs)
+        out.sum().backward()
+        grads = [model.blocks[0].attn.qkv_proj.weight.grad, model.token_embedding.weight.grad]
+        model.zero_grad()
+        return [out, *grads]
+
+    def mg_composed_step():
+        fused = attention.F.scaled_dot_product_attention
+        attention.F.scaled_dot_product_attention = composed_attention
+        try:
+            mg_step()
+        finally:
+            attention.F.scaled_dot_product_attention = fused
+
+    check, timed = {"minigrad": mg_check}, {"minigrad": mg_step}
+    if torch is not None:
+        tmodel = torch_gpt(torch, vocab, length, dim, layers, heads)
+        tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in start.items()})
+        topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y.reshape(-1))
+
+        def torch_step():
+            loss = torch.nn.functional.cross_entropy(tmodel(tx).reshape(-1, vocab), ty)
+            topt.zero_grad()
+            loss.backward()
+            topt.step()
+
+        def torch_check():
+            out = tmodel(tx)
+            out.sum().backward()
+            grads = [tmodel.blocks[0].attn.qkv_proj.weight.grad, tmodel.token_embedding.weight.grad]
+            tmodel.zero_grad()
+            return [out, *grads]
+
+        check["torch"], timed["torch"] = torch_check, torch_step
+    size = [batch, length, dim, layers, heads]
+    return [run("gpt_step", "GPT step", size, check, timed, settings,
+                note="AdamW; logits and two weight gradients compared from the same weights"),
+            run("gpt_step", "GPT step, attention composed", size, {"minigrad": mg_check},
+                {"minigrad": mg_composed_step}, settings,
+                note="minigrad only: attention from matmul, masked_fill, softmax (before the fused op)")]
+
+
 # --- save + load -------------------------------------------------------------------------------------------
 
 def io_work(settings: dict, torch, folder: Path) -> list[dict]:
@@ -436,6 +561,16 @@ def ratio(entry: dict | None, other: str) -> tuple[float | None, str | None]:
     return entry["sides"][other]["median_s"] / entry["sides"]["minigrad"]["median_s"], None
 
 
+def speedup(slow: dict | None, fast: dict | None) -> tuple[float | None, str | None]:
+    """minigrad's time in ``slow`` over its time in ``fast`` (> 1: ``fast`` is faster), or why not."""
+    if slow is None or fast is None:
+        return None, "not measured"
+    sides = [slow["sides"].get("minigrad", {}), fast["sides"].get("minigrad", {})]
+    if any(side.get("status") != "ok" for side in sides):
+        return None, "minigrad: not ok"
+    return sides[0]["median_s"] / sides[1]["median_s"], None
+
+
 def evaluate_targets(results: dict) -> list[dict]:
     targets = []
     for batch in results["sizes"]["mlp_batches"]:
@@ -446,6 +581,13 @@ def evaluate_targets(results: dict) -> list[dict]:
         targets.append(target(f"MLP step, batch {batch}: vs NumPy by hand", *ratio(entry, "numpy"),
                               MLP_VS_NUMPY,
                               "NumPy time / minigrad time ('close to': within 1/0.8 = 1.25x)", [entry]))
+    size = results["sizes"]["gpt"][:5]
+    entry = find(results, "gpt_step", "GPT step", size)
+    targets.append(target("GPT step: vs PyTorch eager", *ratio(entry, "torch"), GPT_VS_TORCH,
+                          "PyTorch time / minigrad time (at least PyTorch's speed)", [entry]))
+    composed = find(results, "gpt_step", "GPT step, attention composed", size)
+    targets.append(target("GPT step: fused attention vs composed", *speedup(composed, entry), 1.0,
+                          "composed time / fused time (the fused op must not be slower)", [entry, composed]))
     entry = find(results, "conv2d", "forward+backward", results["sizes"]["conv"])
     targets.append(target("conv2d forward+backward: vs PyTorch", *ratio(entry, "torch"), CONV_VS_TORCH,
                           "PyTorch time / minigrad time (within 1.5x: >= 0.667)", [entry]))
@@ -498,7 +640,7 @@ def measure(args: argparse.Namespace) -> dict:
         + ([f"PyTorch {torch.__version__}"] if torch else []),
         "torch_absent": torch_absent,
         "settings": {k: settings[k] for k in ("repeats", "warmup_s", "min_sample_s")},
-        "sizes": {k: settings[k] for k in ("mlp_batches", "mlp_sizes", "conv", "resnet")},
+        "sizes": {k: settings[k] for k in ("mlp_batches", "mlp_sizes", "conv", "resnet", "gpt")},
         "work": [],
     }
     folder = Path(tempfile.mkdtemp(prefix="bench-training-"))
@@ -509,6 +651,7 @@ def measure(args: argparse.Namespace) -> dict:
         for label, make in (("MLP", lambda: mlp_work(settings, torch)),
                             ("conv2d", lambda: conv_work(settings, torch)),
                             ("ResNet", lambda: resnet_work(settings, torch)),
+                            ("GPT", lambda: gpt_work(settings, torch)),
                             ("save+load", lambda: io_work(settings, torch, folder))):
             print(f"  {label}", file=sys.stderr, flush=True)
             results["work"] += make()

@@ -31,7 +31,7 @@ def test_training_benchmark_quick_run_writes_results(tmp_path):
     results = json.loads(out.read_text(), parse_constant=_reject_nan)
     assert {"machine", "sizes", "work", "targets"} <= results.keys() and results["targets"]
     groups = {entry["group"] for entry in results["work"]}
-    assert groups == {"mlp_step", "conv2d", "resnet_step", "save_load"}
+    assert groups == {"mlp_step", "conv2d", "resnet_step", "gpt_step", "save_load"}
     for entry in results["work"]:
         # every side ran, agreed with the others numerically before it was timed, and kept its raw samples
         assert {"minigrad", "numpy"} & entry["sides"].keys(), entry["name"]
