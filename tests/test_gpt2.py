@@ -231,3 +231,20 @@ def test_from_hf_accepts_names_without_the_transformer_prefix():
     tokens = minigrad.tensor(np.arange(5)[None])
     np.testing.assert_array_equal(GPT2.from_hf(config, bare)(tokens).detach().numpy(),
                                   GPT2.from_hf(config, state)(tokens).detach().numpy())
+
+
+def test_the_committed_hugging_face_checkpoint_gives_its_reference_logits():
+    """notebooks/data/tiny-gpt2 (made by tools/make_tiny_gpt2.py) holds a GPT2LMHeadModel saved as
+    save_pretrained saves it, and the logits transformers computed for a batch: checked without it."""
+    import json
+    from pathlib import Path
+
+    from safetensors.numpy import load_file
+
+    folder = Path(__file__).resolve().parent.parent / "notebooks" / "data" / "tiny-gpt2"
+    config = json.loads((folder / "config.json").read_text())
+    model = GPT2.from_hf(config, load_file(folder / "model.safetensors"))
+    reference = load_file(folder / "reference.safetensors")
+    got = model(minigrad.tensor(reference["input_ids"])).detach().numpy()
+    expected = reference["logits"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
