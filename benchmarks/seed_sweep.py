@@ -6,12 +6,12 @@ for cell — once per (seed, threads): it replaces the cell tagged ``parameters`
 seed, sets the number of threads of Numba, OpenMP and OpenBLAS alike, and records whether every assertion
 held and the numbers the chapter computed (``val_accuracy``, ``test_accuracy``, ...).
 
-    python benchmarks/seed_sweep.py       # chapters 8, 10, 11; seeds 0-4; 1 and 2 threads
+    python benchmarks/seed_sweep.py       # every chapter below; seeds 0-4; 1 and 2 threads
     python benchmarks/seed_sweep.py --chapters 08_first_network --seeds 0 1 --threads 2
 
-It takes about 20 minutes on 2 cores. The raw results go to ``benchmarks/results/seed_sweep.json`` and a
-table to ``seed_sweep.md``; the chapters quote the ranges from there. Not a test: the test suite runs each
-chapter once, for seed 0.
+It takes about an hour on 2 cores. The raw results go to ``benchmarks/results/seed_sweep.json`` (the runs of
+chapters not run this time are kept) and a table to ``seed_sweep.md``; the chapters quote the ranges from
+there. Not a test: the test suite runs each chapter once, for seed 0.
 """
 
 from __future__ import annotations
@@ -33,10 +33,14 @@ CHAPTERS = {
     "08_first_network": ["val_accuracy", "test_accuracy"],
     "10_convolution": ["val_accuracy", "test_accuracy", "rival_accuracy"],
     "11_resnet": ["val_accuracy", "test_accuracy"],
+    "14_text_as_numbers": ["learned_val", "mlp_val_loss"],
+    "15_attention": ["test_accuracy", "anti_after", "blind_accuracy"],
+    "16_gpt2": ["val_loss"],
 }
 REPORT = """
 import json
-print("SEED-SWEEP " + json.dumps({name: globals().get(name) for name in NAMES}, default=float))
+print("SEED-SWEEP " + json.dumps({name: globals().get(name) for name in NAMES},
+                                default=lambda v: v.tolist() if hasattr(v, "tolist") else float(v)))
 """
 
 
@@ -62,23 +66,35 @@ def run(chapter: str, seed: int, threads: int) -> dict:
             "assertions_held": not errors, "errors": errors, **values}
 
 
+def _numbers(run_: dict) -> dict[str, float]:
+    """The run's recorded values, flattened: ``rival_accuracy: {"MLP": 0.9}`` gives ``rival_accuracy MLP``."""
+    flat = {}
+    for name in CHAPTERS.get(run_["chapter"], []):
+        value = run_.get(name)
+        if isinstance(value, list):  # e.g. one value per attention head
+            value = {str(i): v for i, v in enumerate(value)}
+        if isinstance(value, dict):
+            flat.update({f"{name} {key}": v for key, v in value.items()})
+        elif value is not None:
+            flat[name] = value
+    return flat
+
+
 def table(runs: list[dict]) -> str:
-    lines = ["| chapter | threads | seed | validation | test | others | assertions | seconds |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| chapter | threads | seed | recorded | assertions | seconds |", "|---|---|---|---|---|---|"]
     for r in runs:
-        others = {k: v for k, v in r.items() if isinstance(v, dict)}
-        shown = "; ".join(f"{k}: " + ", ".join(f"{n} {v:.4f}" for n, v in d.items())
-                          for k, d in others.items())
+        shown = "; ".join(f"{name} {value:.4f}" for name, value in _numbers(r).items())
         verdict = "held" if r["assertions_held"] else "FAILED"
-        lines.append(f"| {r['chapter']} | {r['threads']} | {r['seed']} | {r['val_accuracy']:.4f} | "
-                     f"{r['test_accuracy']:.4f} | {shown or '—'} | {verdict} | {r['seconds']:.0f} |")
-    lines += ["", "| chapter | test accuracy, lowest | highest | runs | every assertion held |",
-              "|---|---|---|---|---|"]
+        lines.append(f"| {r['chapter']} | {r['threads']} | {r['seed']} | {shown} | {verdict} | "
+                     f"{r['seconds']:.0f} |")
+    lines += ["", "| chapter | value | lowest | highest | runs | every assertion held |",
+              "|---|---|---|---|---|---|"]
     for chapter in dict.fromkeys(r["chapter"] for r in runs):
         mine = [r for r in runs if r["chapter"] == chapter]
-        tests = [r["test_accuracy"] for r in mine]
-        lines.append(f"| {chapter} | {min(tests):.4f} | {max(tests):.4f} | {len(mine)} | "
-                     f"{all(r['assertions_held'] for r in mine)} |")
+        for name in _numbers(mine[0]):
+            values = [_numbers(r)[name] for r in mine]
+            lines.append(f"| {chapter} | {name} | {min(values):.4f} | {max(values):.4f} | {len(mine)} | "
+                         f"{all(r['assertions_held'] for r in mine)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -96,10 +112,14 @@ def main() -> None:
                 r = run(chapter, seed, threads)
                 runs.append(r)
                 verdict = "held" if r["assertions_held"] else "FAILED"
-                print(f"{chapter} threads {threads} seed {seed}: val {r['val_accuracy']:.4f} test "
-                      f"{r['test_accuracy']:.4f} assertions {verdict} ({r['seconds']:.0f} s)", flush=True)
+                values = ", ".join(f"{name} {value:.4f}" for name, value in _numbers(r).items())
+                print(f"{chapter} threads {threads} seed {seed}: {values}; assertions {verdict} "
+                      f"({r['seconds']:.0f} s)", flush=True)
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+    if args.out.exists():  # keep the earlier runs of the chapters not run this time
+        earlier = json.loads(args.out.read_text())["runs"]
+        runs = [r for r in earlier if r["chapter"] not in args.chapters] + runs
     args.out.write_text(json.dumps({"machine": machine, "runs": runs}, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(f"# Seed sweep ({machine['date']}, Python {machine['python']})\n\n"
                                            + table(runs))

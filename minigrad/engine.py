@@ -325,6 +325,12 @@ class Tensor:
     def __neg__(self): return ops.arithmetic.neg(self)
     def __abs__(self): return ops.arithmetic.abs(self)
     def __invert__(self): return ops.arithmetic.logical_not(self)
+    def __and__(self, other): return ops.arithmetic.logical_and(self, other)
+    def __rand__(self, other): return ops.arithmetic.logical_and(self, other)
+    def __or__(self, other): return ops.arithmetic.logical_or(self, other)
+    def __ror__(self, other): return ops.arithmetic.logical_or(self, other)
+    def __xor__(self, other): return ops.arithmetic.logical_xor(self, other)
+    def __rxor__(self, other): return ops.arithmetic.logical_xor(self, other)
     # In place: ``p -= lr * p.grad`` under no_grad(). See arithmetic.py for what happens inside a graph.
     def __iadd__(self, other): return ops.arithmetic.iadd(self, other)
     def __isub__(self, other): return ops.arithmetic.isub(self, other)

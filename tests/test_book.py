@@ -400,9 +400,48 @@ def toc_entries() -> frozenset[str]:
 # once the first typesetting pass is over: 2-5 s here). It gives up with "timeout" after 25 s, inside the
 # 30 s virtual-time budget given to Chromium; "absent" means MathJax never loaded. Every element MyST marks
 # as math (class "math") should then hold MathJax's output (`mjx-container`), and no raw TeX delimiter
-# (`\(`, `\[`) may be left in the visible text outside code.
+# (`\(`, `\[`) may be left in the visible text outside code. Each interactive attention view
+# (minigrad.viz.attention, a `.minigrad-attention` element) is reported with its lines and query tokens, how
+# many lines are drawn (a stroke width above 0), whether hovering another query token redraws the lines from
+# that token, and whether choosing another head in its menu redraws the caption (null with a single head).
+# Only the view's own script can do either, and the menu's listener is the last thing the script sets up, so
+# both together show that the script ran to its end. ERRORS, put at the top of <head>, records every
+# uncaught script error from the moment the page starts to load.
+ERRORS = """<script>window.minigradErrors = [];
+window.addEventListener("error", function (event) { window.minigradErrors.push(String(event.message)); });
+</script>"""
 PROBE = r"""
 <script>
+// Every built page holds sphinx-thebe's configuration script (`const THEBE_JS_URL = ...`) twice, so the
+// second copy fails. Thebe is off in _config.yml, and the error stops that one script only.
+var KNOWN_THEME_ERRORS = ["Uncaught SyntaxError: Identifier 'THEBE_JS_URL' has already been declared"];
+function attentionView(view) {
+  var lines = Array.from(view.querySelectorAll("line[data-key]"));
+  var queries = Array.from(view.querySelectorAll("text[data-query]"));
+  var caption = view.querySelector('[data-role="caption"]');
+  var other = queries.filter(function (text) { return text.getAttribute("font-weight") !== "bold"; })[0];
+  var drawn = lines.filter(function (line) { return +line.getAttribute("stroke-width") > 0; });
+  var found = {lines: lines.length, queries: queries.length, drawn: drawn.length, hoverRedraws: false};
+  if (other && caption) {
+    var before = caption.textContent;
+    other.dispatchEvent(new MouseEvent("mouseenter"));
+    found.hoverRedraws = caption.textContent !== before && lines.every(function (line) {
+      return line.getAttribute("y1") === other.getAttribute("y");
+    });
+    other.dispatchEvent(new MouseEvent("mouseleave"));
+  }
+  var menu = view.querySelector('select[data-role="head"]');
+  found.menuRedraws = null;
+  if (menu && menu.options.length > 1 && caption) {
+    var kept = menu.value, next = menu.options[(menu.selectedIndex + 1) % menu.options.length].value;
+    menu.value = next;
+    menu.dispatchEvent(new Event("change"));
+    found.menuRedraws = caption.textContent.indexOf("head " + next + ":") >= 0;
+    menu.value = kept;
+    menu.dispatchEvent(new Event("change"));
+  }
+  return found;
+}
 window.addEventListener("load", function () {
   var startup = window.MathJax && window.MathJax.startup;
   var typeset = startup ? startup.promise.then(function () { return "done"; }) : Promise.resolve("absent");
@@ -430,7 +469,11 @@ window.addEventListener("load", function () {
       mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(function (el) {
         return el.getAttribute("data-mjx-error");
       }),
-      rawTex: raw
+      rawTex: raw,
+      attentionViews: Array.from(document.querySelectorAll(".minigrad-attention")).map(attentionView),
+      scriptErrors: (window.minigradErrors || ["the error recorder did not run"]).filter(function (error) {
+        return KNOWN_THEME_ERRORS.indexOf(error) < 0;
+      })
     };
     var out = document.createElement("pre");
     out.id = "minigrad-probe";
@@ -450,7 +493,8 @@ class ProbingHandler(http.server.SimpleHTTPRequestHandler):
         if path.suffix != ".html" or not path.is_file():
             super().do_GET()
             return
-        body = path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>").encode()
+        page = path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>")
+        body = re.sub(r"<head(\s[^>]*)?>", lambda head: head[0] + ERRORS, page, count=1).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -516,6 +560,17 @@ def has_math(nb: nbformat.NotebookNode) -> bool:
     return any(math.search(c.source) for c in nb.cells if c.cell_type == "markdown")
 
 
+# Chapters whose page must hold an interactive attention view (minigrad.viz.attention.AttentionView).
+ATTENTION_VIEW_CHAPTERS = frozenset({"15_attention", "16_gpt2"})
+
+
+def stored_attention_views(nb: nbformat.NotebookNode) -> list[int]:
+    """The number of query tokens of each interactive attention view among the stored HTML outputs."""
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    pages = ["".join(o.get("data", {}).get("text/html", "")) for o in outputs]
+    return [page.count("<text data-query=") for page in pages if 'class="minigrad-attention"' in page]
+
+
 def chapter_heading(nb: nbformat.NotebookNode) -> str:
     for cell in nb.cells:
         for line in cell.source.splitlines() if cell.cell_type == "markdown" else []:
@@ -557,6 +612,23 @@ def test_chapter_pages_render_in_a_real_browser(built_site: Path, tmp_path: Path
             assert not report["untypesetMath"], f"{url}: formulas left as TeX: {report['untypesetMath']}"
             assert not report["mathErrors"], f"{url}: MathJax could not typeset: {report['mathErrors']}"
             assert not report["rawTex"], f"{url}: raw TeX delimiters in the visible text: {report['rawTex']}"
+            assert not report["scriptErrors"], f"{url}: scripts on the page raised: {report['scriptErrors']}"
+            views = stored_attention_views(nb)
+            if path.stem in ATTENTION_VIEW_CHAPTERS:
+                assert views, f"{rel(path)} should show an interactive attention view, and stores none"
+            assert [view["queries"] for view in report["attentionViews"]] == views, (
+                f"{url}: the page shows attention views with {report['attentionViews']} query tokens, the "
+                f"notebook stores views with {views}"
+            )
+            for view in report["attentionViews"]:
+                assert view["lines"] == view["queries"] and view["drawn"] > 0, (
+                    f"{url}: an attention view should draw a line from its query to each key, some of them "
+                    f"visible: {view}"
+                )
+                assert view["hoverRedraws"] and view["menuRedraws"] is not False, (
+                    f"{url}: hovering a query token or choosing another head did not redraw the attention "
+                    f"view (its script did not run, or stopped part way): {view}"
+                )
             assert url in report["requests"], f"{url}: the net log did not record the page itself"
             external = [r for r in report["requests"] if urlsplit(r).hostname != "127.0.0.1"]
             assert not external, f"{url}: the page requested files from the internet: {external}"

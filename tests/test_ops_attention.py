@@ -190,6 +190,18 @@ def test_tril_and_triu_match_numpy_and_gradcheck(diagonal):
     check(lambda x: mg.tril(x, diagonal) * 2 + mg.triu(x, diagonal), x)
 
 
+def test_masks_combine_with_and_or_xor_not():
+    causal = mg.ones(3, 3, dtype=mg.bool).tril()
+    real = mg.tensor(np.array([True, True, False]))
+    lower = np.tril(np.ones((3, 3), bool))
+    np.testing.assert_array_equal((causal & real).numpy(), lower & [True, True, False])
+    np.testing.assert_array_equal((causal | real).numpy(), lower | [True, True, False])
+    np.testing.assert_array_equal((causal ^ True).numpy(), ~lower)
+    np.testing.assert_array_equal((~real).numpy(), [False, False, True])
+    with pytest.raises(TypeError, match=r"& \(logical_and\): needs bool tensors.*got int64"):
+        _ = causal & mg.ones(3, dtype=mg.int64)
+
+
 def test_tril_of_ones_is_the_causal_mask():
     causal = mg.ones(4, 4).tril()
     np.testing.assert_array_equal(causal.numpy(), np.tril(np.ones((4, 4), np.float32)))
@@ -221,5 +233,5 @@ def test_errors_name_the_shapes_and_the_fix():
         q.masked_fill(mg.ones(5, dtype=mg.bool), 0.0)
     with pytest.raises(ValueError, match=r"tril.*2 or more dimensions"):
         mg.tril(mg.ones(3))
-    with pytest.raises(TypeError, match="needs a bool tensor, got float64"):
+    with pytest.raises(TypeError, match=r"needs bool tensors \(masks\), got float64"):
         _ = ~q

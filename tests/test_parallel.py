@@ -95,3 +95,18 @@ def test_conv2d_in_blocks_gives_the_gradients_of_one_block(many_threads, monkeyp
     np.testing.assert_array_equal(split_x, whole_x)  # each pixel's gradient comes from one image's block
     scale = np.abs(whole_w).max()  # summed per block, then over blocks: equal up to rounding
     np.testing.assert_allclose(split_w, whole_w, rtol=1e-12, atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "passive"), ("active", "active")])
+def test_idle_openmp_threads_sleep_unless_the_user_chose(given, expected):
+    """minigrad/kernels/__init__.py: spinning OpenMP threads starve BLAS's, so minigrad asks them to sleep."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, minigrad; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected

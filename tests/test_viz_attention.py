@@ -293,3 +293,21 @@ def test_widget_redraws_when_its_controls_change(weights: np.ndarray) -> None:
     query.value = 3
     head.value = 2
     assert ui.result.data == viz._render(weights, TOKENS, 1, 2, 3)
+
+
+def test_show_attention_records_a_model_in_one_call():
+    import minigrad
+    from minigrad.models import GPT2, GPT2Config
+    from minigrad.viz.attention import AttentionView, model_attention, show_attention
+
+    minigrad.manual_seed(0)
+    model = GPT2(GPT2Config(vocab_size=11, context_length=8, dim=8, n_layers=3, n_heads=2)).eval()
+    ids = minigrad.tensor(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]]))
+    weights = model_attention(model, ids)
+    assert weights.shape == (3, 2, 5, 5)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
+    assert np.all(np.triu(weights, 1) == 0), "GPT-2 is causal"
+    view = show_attention(model, ids, list("abcde"))
+    assert isinstance(view, AttentionView) and repr(view) == "AttentionView(3 layers × 2 heads, 5 tokens)"
+    figure = show_attention(model, ids, list("abcde"), interactive=False)
+    assert len(figure.axes) >= 6

@@ -990,4 +990,463 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "14_text_as_numbers_exercises": {
+        1: [
+            # one character per byte: reads UTF-8 as Latin-1 (mojibake)
+            'return "".join(chr(b) for b in data)',
+            # keeps the leading 10 of each continuation byte
+            """
+            chars, i = [], 0
+            while i < len(data):
+                first = data[i]
+                if first < 0b10000000:
+                    length, code = 1, first
+                elif first < 0b11100000:
+                    length, code = 2, first & 0b00011111
+                elif first < 0b11110000:
+                    length, code = 3, first & 0b00001111
+                else:
+                    length, code = 4, first & 0b00000111
+                for byte in data[i + 1: i + length]:
+                    code = code << 6 | byte
+                chars.append(chr(code))
+                i += length
+            return "".join(chars)
+            """,
+            # forgets the characters of four bytes (emoji): reads every long character as three bytes
+            """
+            chars, i = [], 0
+            while i < len(data):
+                first = data[i]
+                if first < 0b10000000:
+                    length, code = 1, first
+                elif first < 0b11100000:
+                    length, code = 2, first & 0b00011111
+                else:
+                    length, code = 3, first & 0b00001111
+                for byte in data[i + 1: i + length]:
+                    code = code << 6 | byte & 0b00111111
+                chars.append(chr(code))
+                i += length
+            return "".join(chars)
+            """,
+        ],
+        2: [
+            # breaks ties by the first pair seen (Counter.most_common), not the smallest
+            """
+            chunk_counts = Counter(split_into_chunks(text))
+            words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
+            weights = list(chunk_counts.values())
+            merges = []
+            for k in range(num_merges):
+                counts = Counter()
+                for word, weight in zip(words, weights):
+                    for pair in itertools.pairwise(word):
+                        counts[pair] += weight
+                if not counts:
+                    break
+                best = counts.most_common(1)[0][0]
+                words = [merge_pair(word, best, 256 + k) for word in words]
+                merges.append(best)
+            return merges
+            """,
+            # breaks ties by the largest pair
+            """
+            chunk_counts = Counter(split_into_chunks(text))
+            words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
+            weights = list(chunk_counts.values())
+            merges = []
+            for k in range(num_merges):
+                counts = Counter()
+                for word, weight in zip(words, weights):
+                    for pair in itertools.pairwise(word):
+                        counts[pair] += weight
+                if not counts:
+                    break
+                best = max(counts, key=lambda pair: (counts[pair], pair))
+                words = [merge_pair(word, best, 256 + k) for word in words]
+                merges.append(best)
+            return merges
+            """,
+            # no pre-split: learns from the whole text as one sequence, so merges cross chunks
+            """
+            ids = list(text.encode("utf-8"))
+            merges = []
+            for k in range(num_merges):
+                counts = Counter(itertools.pairwise(ids))
+                if not counts:
+                    break
+                best = min(counts, key=lambda pair: (-counts[pair], pair))
+                ids = merge_pair(ids, best, 256 + k)
+                merges.append(best)
+            return merges
+            """,
+            # counts each distinct chunk once, however often it occurs
+            """
+            words = [list(chunk.encode("utf-8")) for chunk in set(split_into_chunks(text))]
+            merges = []
+            for k in range(num_merges):
+                counts = Counter()
+                for word in words:
+                    for pair in itertools.pairwise(word):
+                        counts[pair] += 1
+                if not counts:
+                    break
+                best = min(counts, key=lambda pair: (-counts[pair], pair))
+                words = [merge_pair(word, best, 256 + k) for word in words]
+                merges.append(best)
+            return merges
+            """,
+        ],
+        3: [
+            # no pre-split: applies the merges to the whole text, so a token can span two chunks
+            """
+            ids = list(text.encode("utf-8"))
+            for k, pair in enumerate(merges):
+                ids = merge_pair(ids, pair, 256 + k)
+            return ids
+            """,
+            # applies the merges from the last learned to the first
+            """
+            ids = []
+            for chunk in split_into_chunks(text):
+                chunk_ids = list(chunk.encode("utf-8"))
+                for k, pair in reversed(list(enumerate(merges))):
+                    chunk_ids = merge_pair(chunk_ids, pair, 256 + k)
+                ids.extend(chunk_ids)
+            return ids
+            """,
+            # merges only the first occurrence of each pair
+            """
+            ids = []
+            for chunk in split_into_chunks(text):
+                chunk_ids = list(chunk.encode("utf-8"))
+                for k, pair in enumerate(merges):
+                    for i in range(len(chunk_ids) - 1):
+                        if (chunk_ids[i], chunk_ids[i + 1]) == pair:
+                            chunk_ids[i: i + 2] = [256 + k]
+                            break
+                ids.extend(chunk_ids)
+            return ids
+            """,
+            # numbers the new tokens from 255 (off by one)
+            """
+            ids = []
+            for chunk in split_into_chunks(text):
+                chunk_ids = list(chunk.encode("utf-8"))
+                for k, pair in enumerate(merges):
+                    chunk_ids = merge_pair(chunk_ids, pair, 255 + k)
+                ids.extend(chunk_ids)
+            return ids
+            """,
+        ],
+        4: [
+            # log2 for the nats, so the "nats" are bits
+            """
+            ids = np.asarray(ids)
+            nats = float(-np.log2(probs[ids[:-1], ids[1:]]).mean())
+            return nats, nats / math.log(2), math.exp(nats)
+            """,
+            # multiplies by ln 2 to get bits, instead of dividing
+            """
+            ids = np.asarray(ids)
+            nats = float(-np.log(probs[ids[:-1], ids[1:]]).mean())
+            return nats, nats * math.log(2), math.exp(nats)
+            """,
+            # perplexity as 2 to the power of the nats
+            """
+            ids = np.asarray(ids)
+            nats = float(-np.log(probs[ids[:-1], ids[1:]]).mean())
+            return nats, nats / math.log(2), 2.0**nats
+            """,
+            # reads the table the wrong way round: probs[next, previous]
+            """
+            ids = np.asarray(ids)
+            nats = float(-np.log(probs[ids[1:], ids[:-1]]).mean())
+            return nats, nats / math.log(2), math.exp(nats)
+            """,
+            # divides by the number of tokens, not the number of predictions
+            """
+            ids = np.asarray(ids)
+            nats = float(-np.log(probs[ids[:-1], ids[1:]]).sum() / len(ids))
+            return nats, nats / math.log(2), math.exp(nats)
+            """,
+        ],
+        5: [
+            # multiplies the logits by the temperature instead of dividing
+            """
+            scaled = np.asarray(logits, dtype=np.float64) * tau
+            weights = np.exp(scaled - scaled.max())
+            return weights / weights.sum()
+            """,
+            # no shift by the largest logit: exp overflows for large logits
+            """
+            weights = np.exp(np.asarray(logits, dtype=np.float64) / tau)
+            return weights / weights.sum()
+            """,
+            # divides the probabilities by tau, which the normalisation undoes
+            """
+            z = np.asarray(logits, dtype=np.float64)
+            probs = np.exp(z - z.max())
+            probs = probs / probs.sum() / tau
+            return probs / probs.sum()
+            """,
+            # forgets to normalise
+            """
+            scaled = np.asarray(logits, dtype=np.float64) / tau
+            return np.exp(scaled - scaled.max())
+            """,
+        ],
+    },
+    "15_attention_exercises": {
+        1: [
+            # forgets to divide the scores by sqrt(d)
+            """
+            T = q.shape[-2]
+            scores = q @ k.transpose(-2, -1)
+            future = minigrad.ones(T, T, dtype=minigrad.bool).triu(1)
+            return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ v
+            """,
+            # divides by d instead of sqrt(d)
+            """
+            T = q.shape[-2]
+            scores = q @ k.transpose(-2, -1) / q.shape[-1]
+            future = minigrad.ones(T, T, dtype=minigrad.bool).triu(1)
+            return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ v
+            """,
+            # takes the softmax over the queries (dim=-2) instead of over the keys
+            """
+            T = q.shape[-2]
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            future = minigrad.ones(T, T, dtype=minigrad.bool).triu(1)
+            return scores.masked_fill(future, float("-inf")).softmax(dim=-2) @ v
+            """,
+            # passes the allowed positions (tril) to masked_fill, which fills where the mask is True
+            """
+            T = q.shape[-2]
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            allowed = minigrad.ones(T, T, dtype=minigrad.bool).tril()
+            return scores.masked_fill(allowed, float("-inf")).softmax(dim=-1) @ v
+            """,
+            # fills the future scores with 0 instead of -inf, so they still get weight
+            """
+            T = q.shape[-2]
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            future = minigrad.ones(T, T, dtype=minigrad.bool).triu(1)
+            return scores.masked_fill(future, 0.0).softmax(dim=-1) @ v
+            """,
+            # computes in NumPy and wraps the result: right values, but the graph is cut
+            """
+            T = q.shape[-2]
+            scores = q.detach().numpy() @ k.detach().numpy().swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+            scores[..., np.triu(np.ones((T, T), dtype=bool), 1)] = -np.inf
+            return minigrad.tensor(softmax_rows(scores) @ v.detach().numpy())
+            """,
+        ],
+        2: [
+            # only the diagonal of the Jacobian: forgets that raising one score lowers the other weights
+            "return p * dp",
+            # the diagonal entries p (1 - p) of the Jacobian, applied as if it were diagonal
+            "return p * (1 - p) * dp",
+            # sums over the wrong axis (the rows of the batch instead of the entries of a row)
+            "return p * (dp - (dp * p).sum(axis=0, keepdims=True))",
+            # forgets to weight the row sum by p
+            "return p * (dp - dp.sum(axis=-1, keepdims=True))",
+        ],
+        3: [
+            # forgets the scale in dq and dk
+            """
+            p = softmax_rows(scale * q @ k.swapaxes(-1, -2))
+            dv = p.swapaxes(-1, -2) @ g
+            dp = g @ v.swapaxes(-1, -2)
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            return ds @ k, ds.swapaxes(-1, -2) @ q, dv
+            """,
+            # recomputes P without the scale
+            """
+            p = softmax_rows(q @ k.swapaxes(-1, -2))
+            dv = p.swapaxes(-1, -2) @ g
+            dp = g @ v.swapaxes(-1, -2)
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            return scale * ds @ k, scale * ds.swapaxes(-1, -2) @ q, dv
+            """,
+            # dK without transposing dS
+            """
+            p = softmax_rows(scale * q @ k.swapaxes(-1, -2))
+            dv = p.swapaxes(-1, -2) @ g
+            dp = g @ v.swapaxes(-1, -2)
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            return scale * ds @ k, scale * ds @ q, dv
+            """,
+            # dV = P G, without transposing P
+            """
+            p = softmax_rows(scale * q @ k.swapaxes(-1, -2))
+            dv = p @ g
+            dp = g @ v.swapaxes(-1, -2)
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            return scale * ds @ k, scale * ds.swapaxes(-1, -2) @ q, dv
+            """,
+            # skips the softmax's backward: dS = dP
+            """
+            p = softmax_rows(scale * q @ k.swapaxes(-1, -2))
+            dv = p.swapaxes(-1, -2) @ g
+            ds = g @ v.swapaxes(-1, -2)
+            return scale * ds @ k, scale * ds.swapaxes(-1, -2) @ q, dv
+            """,
+            # transposes with .T, which reverses every axis: right for one (L, d) matrix, not with batch axes
+            """
+            p = softmax_rows(scale * q @ k.T)
+            dv = p.T @ g
+            dp = g @ v.T
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            return scale * ds @ k, scale * ds.T @ q, dv
+            """,
+        ],
+        4: [
+            # True for the padding: masked_fill's convention instead of attn_mask's
+            """
+            lengths = np.asarray(lengths)
+            return minigrad.tensor(np.arange(T)[None, None, None, :] >= lengths[:, None, None, None])
+            """,
+            # off by one: key j = length is treated as real
+            """
+            lengths = np.asarray(lengths)
+            return minigrad.tensor(np.arange(T)[None, None, None, :] <= lengths[:, None, None, None])
+            """,
+            # shape (B, T), without the dimensions that broadcast over heads and queries
+            """
+            lengths = np.asarray(lengths)
+            return minigrad.tensor(np.arange(T)[None, :] < lengths[:, None])
+            """,
+            # shape (B, 1, T, 1): hides padded queries instead of padded keys
+            """
+            lengths = np.asarray(lengths)
+            return minigrad.tensor(np.arange(T)[None, None, :, None] < lengths[:, None, None, None])
+            """,
+            # 0/1 integers instead of bools
+            """
+            lengths = np.asarray(lengths)
+            real = np.arange(T)[None, None, None, :] < lengths[:, None, None, None]
+            return minigrad.tensor(real.astype(np.int64))
+            """,
+        ],
+        5: [
+            # reshapes straight to (B, H, T, D/H), cutting across tokens
+            (
+                """
+                B, T, D = x.shape
+                return x.reshape(B, heads, T, D // heads)
+                """,
+                KEEP,
+            ),
+            # transposes the wrong pair of axes
+            (
+                """
+                B, T, D = x.shape
+                return x.reshape(B, T, heads, D // heads).transpose(2, 3)
+                """,
+                KEEP,
+            ),
+            # merges without transposing back first
+            (
+                KEEP,
+                """
+                B, H, T, head_dim = x.shape
+                return x.reshape(B, T, H * head_dim)
+                """,
+            ),
+            # splits through NumPy: right numbers, but no gradient reaches the projections
+            (
+                """
+                B, T, D = x.shape
+                split = x.detach().numpy().reshape(B, T, heads, D // heads)
+                return minigrad.tensor(split.transpose(0, 2, 1, 3))
+                """,
+                KEEP,
+            ),
+        ],
+    },
+    "16_gpt2_exercises": {
+        1: [
+            # forgets the biases of the linear layers
+            """
+            d = dim
+            block = (d * 3 * d) + (d * d) + (d * 4 * d) + (4 * d * d) + 2 * (2 * d)
+            head = 0 if tie_embeddings else vocab_size * d
+            return vocab_size * d + context_length * d + n_layers * block + 2 * d + head
+            """,
+            # counts an output matrix even when it is the tied embedding
+            """
+            d = dim
+            block = (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 2 * (2 * d)
+            return vocab_size * d + context_length * d + n_layers * block + 2 * d + vocab_size * d
+            """,
+            # forgets the position embedding
+            """
+            d = dim
+            block = (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 2 * (2 * d)
+            head = 0 if tie_embeddings else vocab_size * d
+            return vocab_size * d + n_layers * block + 2 * d + head
+            """,
+        ],
+        2: [
+            # decays everything called "weight", LayerNorm gains included
+            "return sorted(name for name, p in model.named_parameters() if name.endswith('weight'))",
+            # decays every parameter
+            "return sorted(name for name, p in model.named_parameters())",
+        ],
+        3: [
+            # a warm-up that starts at 0 and reaches the peak one step late
+            """
+            if step < warmup:
+                return peak * step / warmup
+            progress = (step - warmup) / (total - warmup)
+            return floor + (peak - floor) * (1 + math.cos(math.pi * progress)) / 2
+            """,
+            # measures the cosine's progress over the whole run, warm-up included
+            """
+            if step < warmup:
+                return peak * (step + 1) / warmup
+            return floor + (peak - floor) * (1 + math.cos(math.pi * step / total)) / 2
+            """,
+            # decays to 0 instead of to the floor
+            """
+            if step < warmup:
+                return peak * (step + 1) / warmup
+            progress = (step - warmup) / (total - warmup)
+            return peak * (1 + math.cos(math.pi * progress)) / 2
+            """,
+        ],
+        4: [
+            # keeps exactly k entries by position, dropping ties with the k-th largest
+            """
+            out = np.full_like(logits, -np.inf)
+            keep = np.argsort(logits)[-k:]
+            out[keep] = logits[keep]
+            return out
+            """,
+            # keeps the k smallest
+            """
+            kth_smallest = np.sort(logits)[k - 1]
+            return np.where(logits > kth_smallest, -np.inf, logits)
+            """,
+            # filters in place
+            """
+            logits[logits < np.sort(logits)[-k]] = -np.inf
+            return logits
+            """,
+        ],
+        5: [
+            # forgets the transpose to (out, in)
+            """
+            d = weight.shape[0]
+            return [(weight[:, i * d:(i + 1) * d], bias[i * d:(i + 1) * d]) for i in range(3)]
+            """,
+            # reshapes the (D, 3D) weight as if it were three (D, D) matrices stacked along the rows
+            """
+            d = weight.shape[0]
+            return [(weight.reshape(3, d, d)[i], bias[i * d:(i + 1) * d]) for i in range(3)]
+            """,
+        ],
+    },
 }

@@ -234,10 +234,33 @@ gt, ge = _compare("gt", np.greater), _compare("ge", np.greater_equal)
 
 def logical_not(a: Tensor) -> Tensor:
     """``~mask``: True where ``a`` is False, for bool tensors (a mask turned inside out)."""
-    if a.dtype != np.bool_:
-        raise DTypeError(f"~ (logical_not): needs a bool tensor, got {a.dtype}. For a float tensor write "
-                         "x == 0; ~ on integers (bitwise not) is not supported.")
+    _require_bool("~ (logical_not)", a)
     return Tensor(np.logical_not(a.data))
+
+
+def _logical(op: str, ufunc):
+    def combine(a: Tensor, b) -> Tensor:
+        if not isinstance(b, (Tensor, bool, np.bool_, np.ndarray)):
+            return NotImplemented
+        a, b = as_tensor_pair(a, b)
+        _require_bool(op, a)
+        _require_bool(op, b)
+        return Tensor(_broadcasting(op, ufunc, a, b))
+
+    combine.__name__ = op
+    return combine
+
+
+def _require_bool(op: str, a: Tensor) -> None:
+    if a.dtype != np.bool_:
+        raise DTypeError(f"{op}: needs bool tensors (masks), got {a.dtype}. Compare first, e.g. (x > 0); "
+                         "bitwise operations on integers are not supported.")
+
+
+# Combining masks: ``causal & not_padding``, ``a | b``, ``a ^ b``.
+logical_and = _logical("& (logical_and)", np.logical_and)
+logical_or = _logical("| (logical_or)", np.logical_or)
+logical_xor = _logical("^ (logical_xor)", np.logical_xor)
 
 
 # --- in-place operators: ``p -= lr * p.grad`` inside ``no_grad()`` -------------------------------------

@@ -269,3 +269,22 @@ def attention_widget(weights: np.ndarray, tokens: Sequence[str]):
                        head=IntSlider(min=0, max=H - 1, description="head"),
                        query=Dropdown(options=[(f"{i}: {t}", i) for i, t in enumerate(tokens)], value=0,
                                       description="query"))
+
+
+def model_attention(model, input_ids, **forward_kwargs) -> np.ndarray:
+    """The attention weights (layers, heads, T, T) of every attention layer of ``model`` for the first
+    sequence of ``input_ids`` (B, T), recorded by :func:`minigrad.nn.record_attention` during one forward
+    pass without gradients. ``forward_kwargs`` go to the model (e.g. ``attention_mask``)."""
+    from minigrad import nn, no_grad
+
+    with nn.record_attention(model) as maps, no_grad():
+        model(input_ids, **forward_kwargs)
+    return np.stack([m[0] for m in maps])
+
+
+def show_attention(model, input_ids, tokens: Sequence[str], interactive: bool = True, **forward_kwargs):
+    """One call to see a model's attention for a text: an :class:`AttentionView` (``interactive=True``) or
+    an :func:`attention_grid` figure. Works for every minigrad model built on ``nn.MultiheadSelfAttention``.
+    ``tokens``: the labels of the first sequence's T tokens."""
+    weights = model_attention(model, input_ids, **forward_kwargs)
+    return AttentionView(weights, tokens) if interactive else attention_grid(weights, tokens)
