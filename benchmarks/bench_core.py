@@ -53,6 +53,12 @@ from pathlib import Path
 
 import numpy as np
 
+# One process holds one OpenMP runtime, shared by Numba's parallel loops and PyTorch's: whichever library
+# loads it first fixes whether idle threads spin or sleep, for both. minigrad asks for sleeping threads when
+# it is imported (minigrad/kernels/__init__.py); PyTorch is imported first here, so the choice is made here.
+# Both sides run with it (the README also reports a run with spinning threads).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 if str(REPO) not in sys.path:

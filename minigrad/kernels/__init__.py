@@ -7,11 +7,12 @@ run them as ordinary Python (slowly) and step through them in a debugger.
 layer, GNU libgomp), and NumPy's matrix products on OpenBLAS's own threads. By default libgomp's threads
 spin for a while after each parallel loop, waiting for the next one, and on a machine with few cores the
 spinning threads take the cores from OpenBLAS's (and the other way round). Measured 2026-12-04 on 2 idle
-cores, one training step of chapter 16's GPT (4 layers, d 128, T 64, B 12): 297 ms with spinning threads,
-56 ms with ``OMP_WAIT_POLICY=passive``. So unless you set it yourself, minigrad sets
-``OMP_WAIT_POLICY=passive`` before the first parallel kernel starts the thread pool. The price: a parallel
-kernel run alone, with nothing before it, now waits for sleeping threads to wake (a ReLU over 64K elements:
-54 µs instead of 7 µs); the sizes from which each loop goes parallel (``loops.py``) were measured with
+cores, the GPT training step of ``benchmarks/bench_training.py``: 308 ms with spinning threads, 126 ms with
+``OMP_WAIT_POLICY=passive`` (``benchmarks/results/training_omp_active.md`` and ``training.md``). So unless
+you set it yourself, minigrad sets ``OMP_WAIT_POLICY=passive`` before the first parallel kernel starts the
+thread pool. It must be set before anything in the process loads OpenMP: import minigrad before PyTorch, or
+set the variable yourself. The price: a parallel kernel run alone, with nothing before it, now waits for
+sleeping threads to wake; the sizes from which each loop goes parallel (``loops.py``) were measured with
 spinning threads and are due to be measured again.
 
 Numba caches compiled kernels next to their source (``__pycache__``). When the package folder is

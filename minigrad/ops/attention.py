@@ -95,10 +95,9 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
                       scale: float | None = None, enable_gqa: bool = False) -> np.ndarray:
     """The attention weights :math:`P` (..., L, S) that :func:`scaled_dot_product_attention` would use
     (without dropout), as a NumPy array outside the graph: for looking at, not for training."""
-    value = Tensor(np.zeros((*key.shape[:-1], 1), key.dtype))
-    _check("attention_weights", query, key, value, attn_mask, 0.0, is_causal)
+    _check("attention_weights", query, key, key, attn_mask, 0.0, is_causal)  # (no values: key stands in)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    group = _gqa_group(query, key, value) if enable_gqa else 1
+    group = _gqa_group(query, key, key) if enable_gqa else 1
     return _probabilities(query.data * query.dtype.type(scale), _repeat_heads(key.data, group), attn_mask,
                           is_causal)
 
