@@ -3,7 +3,7 @@
 | module        | operations                                                                      |
 |---------------|---------------------------------------------------------------------------------|
 | common        | what the others share: dtype promotion, casts (``to``), dims, unbroadcast      |
-| arithmetic    | + - * / ** neg abs maximum minimum where clamp, comparisons, in-place operators |
+| arithmetic    | + - * / ** neg abs maximum minimum where clamp, comparisons, ~ & ^ on masks, += |
 | pointwise     | exp log sqrt sin cos                                                            |
 | activations   | relu leaky_relu sigmoid tanh gelu silu                                          |
 | reductions    | sum mean var max min argmax argmin                                              |
