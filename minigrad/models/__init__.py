@@ -1,5 +1,6 @@
 """The model families of the course, each readable top to bottom in its own module."""
 
 from minigrad.models.gpt2 import GPT2, GPT2Config
+from minigrad.models.llama import Llama, LlamaConfig
 from minigrad.models.mlp import MLP
 from minigrad.models.resnet import BasicBlock, PreActBlock, ResNet

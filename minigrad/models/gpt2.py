@@ -22,18 +22,18 @@ as (in, out), are transposed there to ``Linear``'s (out, in).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from minigrad.engine import Tensor
-from minigrad.errors import ShapeError, shape_str
 from minigrad.models import generation
-from minigrad.nn import Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, init
+from minigrad.models.hf import rename_state
+from minigrad.nn import Dropout, Embedding, LayerNorm, Linear, Module, ModuleList
 from minigrad.nn import functional as F
-from minigrad.nn.transformer import TransformerBlock
+from minigrad.nn.kv_cache import KVCache
+from minigrad.nn.transformer import TransformerBlock, gpt_init_
 
 
 @dataclass
@@ -66,43 +66,25 @@ class GPT2(Module):
         self.norm = LayerNorm(config.dim, eps=config.norm_eps)
         if not config.tie_embeddings:
             self.lm_head = Linear(config.dim, config.vocab_size, bias=False)
-        self._initialise()
+        gpt_init_(self, self.blocks)
 
-    def forward(self, input_ids: Tensor) -> Tensor:
-        """``input_ids`` (B, T) int64 → next-token logits (B, T, vocab): position t sees tokens 0..t."""
-        if input_ids.ndim != 2 or input_ids.dtype.kind not in "iu":
-            raise ShapeError(f"GPT2: input_ids must be a (batch, length) tensor of token ids, got "
-                             f"{input_ids.dtype} of shape {shape_str(input_ids.shape)}.")
+    def forward(self, input_ids: Tensor, kv_cache: KVCache | None = None) -> Tensor:
+        """``input_ids`` (B, T) int64 → next-token logits (B, T, vocab): position t sees tokens 0..t.
+
+        With a ``kv_cache`` (generation), ``input_ids`` are the tokens after the ``kv_cache.length`` ones
+        already seen, and their keys and values are added to the cache."""
+        start = generation.check_input_ids("GPT2", input_ids, self.config.context_length, kv_cache)
         length = input_ids.shape[1]
-        if length > self.config.context_length:
-            raise ShapeError(f"GPT2: a sequence of {length} tokens is longer than the "
-                             f"{self.config.context_length} positions the model has; crop it to its last "
-                             "context_length tokens.")
-        x = self.token_embedding(input_ids) + self.position_embedding.weight[:length]
+        x = self.token_embedding(input_ids) + self.position_embedding.weight[start:start + length]
         x = self.dropout(x)
-        for block in self.blocks:
-            x = block(x, is_causal=True)
+        for i, block in enumerate(self.blocks):
+            x = block(x, is_causal=True, kv_cache=None if kv_cache is None else kv_cache[i])
         x = self.norm(x)
         if self.config.tie_embeddings:
             return F.linear(x, self.token_embedding.weight)
         return self.lm_head(x)
 
-    def generate(self, input_ids: Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None,
-                 generator: np.random.Generator | None = None) -> Tensor:
-        """Continue ``input_ids`` by ``max_new_tokens`` tokens (see :mod:`minigrad.models.generation`)."""
-        return generation.generate(self, input_ids, max_new_tokens, temperature, top_k, top_p, generator)
-
-    def _initialise(self) -> None:
-        for module in self.modules():
-            if isinstance(module, (Linear, Embedding)):
-                init.normal_(module.weight, 0.0, 0.02)
-            if isinstance(module, Linear) and module.bias is not None:
-                init.zeros_(module.bias)
-        residual_std = 0.02 / math.sqrt(2 * self.config.n_layers)
-        for block in self.blocks:
-            init.normal_(block.attn.out_proj.weight, 0.0, residual_std)
-            init.normal_(block.mlp.fc2.weight, 0.0, residual_std)
+    generate = generation.generate
 
     @classmethod
     def from_hf(cls, config: Mapping, state_dict: Mapping[str, np.ndarray], dtype=np.float32) -> GPT2:
@@ -114,7 +96,10 @@ class GPT2(Module):
         returned in ``eval()`` mode, in ``dtype`` (float64 for gradient checks and exact comparisons).
         """
         model = cls(config_from_hf(config)).to(dtype)
-        model.load_state_dict(_from_hf_state(model, state_dict))
+        tied = ("lm_head.weight", "token_embedding.weight") if model.config.tie_embeddings else None
+        # (older checkpoints also carry each layer's causal mask as a buffer: not weights, dropped)
+        model.load_state_dict(rename_state("GPT2", hf_names(model.config), state_dict, "transformer.",
+                                           (".attn.bias", ".attn.masked_bias"), tied))
         return model.eval()
 
 
@@ -161,32 +146,3 @@ def hf_names(config: GPT2Config) -> dict[str, tuple[str, bool]]:
     if not config.tie_embeddings:
         names["lm_head.weight"] = ("lm_head.weight", False)
     return names
-
-
-def _from_hf_state(model: GPT2, state_dict: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Rename and transpose a Hugging Face state dict to ``model``'s names, refusing missing or extra keys."""
-    def plain(key: str) -> str:
-        return key.removeprefix("transformer.")
-
-    given = {plain(key): key for key in state_dict}
-    ours, missing = {}, []
-    for name, (theirs, transposed) in hf_names(model.config).items():
-        if theirs not in given:
-            missing.append(theirs)
-            continue
-        array = np.asarray(state_dict[given.pop(theirs)])
-        ours[name] = array.T if transposed else array
-    # Buffers older checkpoints carry (the causal mask), and the tied output layer, which is the embedding.
-    tied_head = given.pop("lm_head.weight", None) if model.config.tie_embeddings else None
-    unexpected = [key for plain_key, key in given.items()
-                  if not plain_key.endswith((".attn.bias", ".attn.masked_bias"))]
-    if missing or unexpected:
-        raise ShapeError("GPT2.from_hf(): the state dict does not fit a GPT2LMHeadModel of this "
-                         f"configuration; nothing was loaded. Missing: {', '.join(missing) or 'none'}. "
-                         f"Unexpected: {', '.join(unexpected) or 'none'}.")
-    embedding = ours.get("token_embedding.weight")
-    if tied_head is not None and not np.array_equal(np.asarray(state_dict[tied_head]), embedding):
-        raise ShapeError("GPT2.from_hf(): lm_head.weight differs from transformer.wte.weight, but the config "
-                         "ties them (tie_word_embeddings=True); set tie_word_embeddings=False to load both.")
-    return ours
-

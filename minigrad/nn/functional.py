@@ -9,10 +9,12 @@ from minigrad.ops.linear import linear
 from minigrad.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from minigrad.ops.normalization import batch_norm, layer_norm, rms_norm
 from minigrad.ops.pooling import avg_pool2d, max_pool2d
+from minigrad.ops.rotary import apply_rotary_pos_emb, rotary_cos_sin
 from minigrad.ops.softmax import log_softmax, softmax
 
 __all__ = [
-    "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout",
-    "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "relu", "rms_norm", "scaled_dot_product_attention", "sigmoid", "silu", "softmax", "tanh",
+    "apply_rotary_pos_emb", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d",
+    "cross_entropy", "dropout", "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
+    "max_pool2d", "mse_loss", "relu", "rms_norm", "rotary_cos_sin", "scaled_dot_product_attention", "sigmoid",
+    "silu", "softmax", "tanh",
 ]

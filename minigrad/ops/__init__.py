@@ -19,6 +19,7 @@
 | dropout       | dropout                                                                         |
 | masking       | masked_fill tril triu                                                           |
 | attention     | scaled_dot_product_attention (one node, fused backward)                         |
+| rotary        | apply_rotary_pos_emb rotary_cos_sin (RoPE: rotations of query/key pairs)        |
 
 Every module here imports ``minigrad.engine`` (an operation makes Tensors), so the engine cannot import
 them. Instead, this package binds itself to ``minigrad.engine.ops`` when it is imported, and ``Tensor``'s
@@ -44,6 +45,7 @@ from minigrad.ops import (
     pointwise,
     pooling,
     reductions,
+    rotary,
     shape,
     softmax,
 )

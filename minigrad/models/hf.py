@@ -1,0 +1,47 @@
+"""Renaming a Hugging Face checkpoint to a minigrad model's names: the one loader every ``from_hf`` uses.
+
+Each model says, in one table, which Hugging Face name (and layout) each of its parameters comes from;
+:func:`rename_state` applies the table and refuses a state dict that does not fit, before anything is
+loaded, so a failed load leaves the model untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from minigrad.errors import ShapeError
+
+
+def rename_state(family: str, names: Mapping[str, tuple[str, bool]], state_dict: Mapping[str, np.ndarray],
+                 prefix: str, ignored_suffixes: tuple[str, ...] = (),
+                 tied: tuple[str, str] | None = None) -> dict[str, np.ndarray]:
+    """``state_dict`` with minigrad's names, from ``names``: minigrad's name → (Hugging Face's name without
+    ``prefix``, stored transposed?). Keys may come with or without ``prefix`` (``transformer.``,
+    ``model.``). Keys ending in ``ignored_suffixes`` (buffers such as old causal masks) are dropped.
+
+    ``tied = (head, embedding)`` (Hugging Face's name of the output layer, minigrad's of the embedding):
+    Hugging Face's state dict repeats the embedding as the output layer when the two are tied; the repeat
+    is checked to be equal and dropped. Missing or unexpected keys raise an
+    error naming them all; shapes are checked by ``load_state_dict``.
+    """
+    given = {key.removeprefix(prefix): key for key in state_dict}
+    ours, missing = {}, []
+    for name, (theirs, transposed) in names.items():
+        if theirs not in given:
+            missing.append(theirs)
+            continue
+        array = np.asarray(state_dict[given.pop(theirs)])
+        ours[name] = array.T if transposed else array
+    head = given.pop(tied[0], None) if tied else None
+    unexpected = [key for plain, key in given.items() if not plain.endswith(ignored_suffixes)]
+    if missing or unexpected:
+        raise ShapeError(f"{family}.from_hf(): the state dict does not fit this configuration; nothing was "
+                         f"loaded. Missing: {', '.join(missing) or 'none'}. "
+                         f"Unexpected: {', '.join(unexpected) or 'none'}.")
+    if head is not None and not np.array_equal(np.asarray(state_dict[head]), ours[tied[1]]):
+        raise ShapeError(f"{family}.from_hf(): {tied[0]} differs from {prefix}{names[tied[1]][0]}, but the "
+                         "config ties them (tie_word_embeddings=True); set tie_word_embeddings=False to load "
+                         "both.")
+    return ours
