@@ -36,6 +36,7 @@ CHAPTERS = {
     "14_text_as_numbers": ["learned_val", "mlp_val_loss"],
     "15_attention": ["test_accuracy", "anti_after", "blind_accuracy"],
     "16_gpt2": ["val_loss"],
+    "17_modern_transformer": ["final_val"],
 }
 REPORT = """
 import json

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,6 +41,42 @@ def test_training_benchmark_quick_run_writes_results(tmp_path):
             assert stats["status"] == "ok", (entry["name"], side, stats)
             assert len(stats["samples_s"]) == stats["repeats"] == results["settings"]["repeats"]
         assert all(worst <= 1 for worst in entry["mismatch"].values()), entry
+    assert "| target | ratio |" in result.stdout
+    assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
+
+
+@pytest.mark.parametrize("options", [[], ["--no-torch"]], ids=["with-torch", "no-torch"])
+def test_generation_benchmark_quick_run_writes_results(tmp_path, options):
+    out = tmp_path / "generation.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generation.py"), "--quick",
+                             *options, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    assert {"machine", "sizes", "models", "work", "memory", "targets"} <= results.keys()
+    with_torch = results["torch_absent"] is None  # (without PyTorch installed, both runs are minigrad alone)
+    assert not (options and with_torch)
+    sides = {"minigrad", "torch"} if with_torch else {"minigrad"}
+    assert {(e["model"], e["cached"]) for e in results["work"]} == {(m, c) for m in ("gpt2", "llama")
+                                                                     for c in (True, False)}
+    for entry in results["work"]:
+        # every side generated the reference's tokens, with logits to match, before it was timed
+        assert entry["sides"].keys() == sides, entry
+        for side, stats in entry["sides"].items():
+            assert stats["status"] == "ok", (entry["name"], side, stats)
+            repeats = results["settings"]["repeats" if entry["cached"] else "repeats_uncached"]
+            assert len(stats["samples_s"]) == stats["repeats"] == repeats
+    for model in results["models"].values():
+        found = model["check"]["variants"]
+        assert len(found) == 2 * len(sides)
+        assert all(v["first_different_token"] is None and v["logits_max_rel_diff"] <= 1e-4
+                   for v in found.values()), found
+        sizes = results["sizes"]
+        assert len(model["check"]["tokens"]) == sizes["prompt_length"] + sizes["new_tokens"]
+    for row in results["memory"]:
+        assert row["cache_nbytes"] == row["bytes_per_token"] * row["cache_max_length"] > 0
+    assert [t["target"].split(",")[0] for t in results["targets"]] == ["GPT-2", "Llama"]
+    verdicts = ("PASS", "MISS") if with_torch else ("no PyTorch",)
+    assert all(t["verdict"] in verdicts for t in results["targets"]), results["targets"]
     assert "| target | ratio |" in result.stdout
     assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
 

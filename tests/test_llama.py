@@ -88,7 +88,7 @@ def test_rotary_errors_say_what_to_pass():
         F.apply_rotary_pos_emb(minigrad.randn(2, 4, 4), cos, sin)
 
 
-# --- SwiGLU and the Llama block ------------------------------------------------------------------------------
+# --- SwiGLU and the Llama block -----------------------------------------------------------------------------
 
 def test_swiglu_is_silu_gate_times_up_then_down():
     minigrad.manual_seed(0)
@@ -189,8 +189,8 @@ def hf_model(config: dict, dtype):
     return reference, reference.config.to_dict(), state
 
 
-# (Hugging Face computes the rotary tables in float32 even for a float64 model; minigrad in float64: so float64
-# agrees to float32's rounding of the angles, not to 1e-10 as GPT-2 does.)
+# (Hugging Face computes the rotary tables in float32 even for a float64 model, minigrad in float64: so in
+# float64 the two agree to float32's rounding of the angles, not to 1e-10 as GPT-2 does.)
 @pytest.mark.parametrize("dtype_name, rtol", [("float32", 1e-5), ("float64", 1e-6)])
 @pytest.mark.parametrize("index", range(len(HF_CONFIGS)))
 def test_logits_match_hugging_face(index, dtype_name, rtol):

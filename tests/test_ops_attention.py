@@ -130,6 +130,31 @@ def test_gradcheck_grouped_query_attention():
           *tensors((1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 3)))
 
 
+@pytest.mark.parametrize("mask_shape", [(2, 1, 1, 5), (4, 3, 5), (2, 4, 1, 5), (3, 5)])
+def test_grouped_query_attention_with_masks_matches_repeated_heads(mask_shape):
+    """GQA stacks a group's queries instead of repeating keys and values: with a padding mask, per-head masks
+    and learned per-head biases it must equal attention over explicitly repeated heads, and gradcheck."""
+    q, k, v, bias = tensors((2, 4, 3, 2), (2, 2, 5, 2), (2, 2, 5, 3), mask_shape)
+    keep = mg.tensor(rng.random(mask_shape) < 0.7)
+    for mask in (keep, bias):
+        grouped = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        repeated = F.scaled_dot_product_attention(q, mg.tensor(np.repeat(k.data, 2, axis=1)),
+                                                  mg.tensor(np.repeat(v.data, 2, axis=1)), attn_mask=mask)
+        np.testing.assert_allclose(grouped.detach().numpy(), repeated.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(attention_weights(q, k, mask, enable_gqa=True),
+                                   attention_weights(q, mg.tensor(np.repeat(k.data, 2, axis=1)), mask),
+                                   rtol=1e-12, atol=1e-12)
+    check(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b, enable_gqa=True),
+          q, k, v, bias)
+    check(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=keep, enable_gqa=True), q, k, v)
+
+
+def test_gradcheck_grouped_query_attention_broadcasting_keys_over_the_batch():
+    check(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
+          *tensors((3, 6, 4, 2), (1, 2, 4, 2), (1, 2, 4, 3)))
+
+
 def test_gradcheck_batch_broadcasting():
     check(F.scaled_dot_product_attention, *tensors((4, 3), (2, 5, 3), (1, 5, 2)))
 

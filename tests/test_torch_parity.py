@@ -134,6 +134,13 @@ CASES = [
     ("sdpa gqa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
      lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True),
      [normal(2, 6, 5, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)]),
+    ("sdpa gqa per-head float mask",
+     lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m, enable_gqa=True),
+     lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, m, enable_gqa=True),
+     [normal(2, 6, 5, 4), normal(2, 3, 7, 4), normal(2, 3, 7, 3), normal(6, 5, 7)]),
+    ("sdpa gqa padding mask", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m, enable_gqa=True),
+     lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, m, enable_gqa=True),
+     [normal(2, 4, 5, 4), normal(2, 1, 7, 4), normal(2, 1, 7, 3), coin(2, 1, 1, 7)]),
 ]
 
 

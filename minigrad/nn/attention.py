@@ -17,6 +17,7 @@ keeps the keys and values of earlier positions for generation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -105,8 +106,10 @@ class MultiheadSelfAttention(Module):
         kv_heads = self.num_kv_heads
         q, k, v = self._heads(q, self.num_heads), self._heads(k, kv_heads), self._heads(v, kv_heads)
         if self.rope_theta is not None:
-            length = x.shape[1]
-            cos, sin = F.rotary_cos_sin(range(start, start + length), self.head_dim, self.rope_theta, x.dtype)
+            end = start + x.shape[1]
+            size = max(64, 1 << (end - 1).bit_length())  # a power of two: few tables, each made once
+            cos, sin = (table[start:end] for table in _rotary_table(size, self.head_dim, self.rope_theta,
+                                                                     x.dtype))
             q, k = F.apply_rotary_pos_emb(q, cos, sin), F.apply_rotary_pos_emb(k, cos, sin)
         return q, k, v
 
@@ -122,6 +125,16 @@ class MultiheadSelfAttention(Module):
         kv = f", num_kv_heads={self.num_kv_heads}" if self.grouped else ""
         rope = f", rope_theta={self.rope_theta}" if self.rope_theta is not None else ""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}{kv}, dropout={self.dropout}{rope}"
+
+
+@functools.lru_cache(maxsize=16)
+def _rotary_table(positions: int, head_dim: int, theta: float, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """``F.rotary_cos_sin`` for positions 0..positions-1, made once and shared by every layer and step
+    (read-only); callers slice the positions they need."""
+    tables = F.rotary_cos_sin(range(positions), head_dim, theta, dtype)
+    for table in tables:
+        table.setflags(write=False)
+    return tables
 
 
 def _causal_after(start: int, length: int) -> Tensor:

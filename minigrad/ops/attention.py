@@ -61,9 +61,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     _check("scaled_dot_product_attention", query, key, value, attn_mask, dropout_p, is_causal)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     group = _gqa_group(query, key, value) if enable_gqa else 1
-    q = query.data * query.dtype.type(scale)
-    k, v = _repeat_heads(key.data, group), _repeat_heads(value.data, group)
-    probs = _probabilities(q, k, attn_mask, is_causal)
+    q = _grouped(query.data * query.dtype.type(scale), group)
+    k, v = key.data, value.data
+    probs = _probabilities(q, k, _grouped_mask(attn_mask, query.shape, group), is_causal, group)
     kept, dropped = probs, None
     if dropout_p > 0.0:
         dropped = _dropout_scale(probs.shape, probs.dtype, dropout_p)
@@ -73,22 +73,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
 
     def backward(g):
+        g = _grouped(g, group)
         grad_kept = np.matmul(g, v.swapaxes(-1, -2))
         grad_probs = grad_kept if dropped is None else grad_kept * dropped
         rows = probs.shape[-1]
         grad_scores = kernels.softmax_backward(probs.reshape(-1, rows), np.ascontiguousarray(
             grad_probs, dtype=probs.dtype).reshape(-1, rows)).reshape(probs.shape)
-        grad_q = np.matmul(grad_scores, k) * query.dtype.type(scale)
+        grad_q = _ungrouped(np.matmul(grad_scores, k), group) * query.dtype.type(scale)
         grad_k = np.matmul(grad_scores.swapaxes(-1, -2), q)
         grad_v = np.matmul(kept.swapaxes(-1, -2), g)
-        grads = [unbroadcast(grad_q, query.shape),
-                 _sum_groups(unbroadcast(grad_k, _repeated(key, group)), group),
-                 _sum_groups(unbroadcast(grad_v, _repeated(value, group)), group)]
+        grads = [unbroadcast(grad_q, query.shape), unbroadcast(grad_k, key.shape),
+                 unbroadcast(grad_v, value.shape)]
         if learned_mask:
-            grads.append(unbroadcast(grad_scores, attn_mask.shape))
+            grads.append(unbroadcast(_ungrouped(grad_scores, group), attn_mask.shape))
         return tuple(grads)
 
-    return make_result(out, inputs, backward, "ScaledDotProductAttentionBackward")
+    return make_result(_ungrouped(out, group), inputs, backward, "ScaledDotProductAttentionBackward")
 
 
 def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_causal: bool = False,
@@ -98,15 +98,17 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
     _check("attention_weights", query, key, key, attn_mask, 0.0, is_causal)  # (no values: key stands in)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     group = _gqa_group(query, key, key) if enable_gqa else 1
-    return _probabilities(query.data * query.dtype.type(scale), _repeat_heads(key.data, group), attn_mask,
-                          is_causal)
+    q = _grouped(query.data * query.dtype.type(scale), group)
+    return _ungrouped(_probabilities(q, key.data, _grouped_mask(attn_mask, query.shape, group), is_causal,
+                                     group), group)
 
 
-def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool) -> np.ndarray:
-    """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros."""
+def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool, group: int = 1) -> np.ndarray:
+    """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros. With grouped
+    queries (``group`` > 1, see :func:`_grouped`), row r of the scores is query position r % L."""
     scores = np.matmul(q, k.swapaxes(-1, -2))
     if is_causal:
-        scores += _causal_bias(scores.shape[-2], scores.shape[-1], scores.dtype)
+        scores += _causal_bias(scores.shape[-2] // group, scores.shape[-1], scores.dtype, group)
     elif attn_mask is not None:
         bias = _bias(attn_mask, scores.dtype)
         if np.broadcast_shapes(bias.shape, scores.shape) == scores.shape:
@@ -134,15 +136,21 @@ def _bias(attn_mask, dtype: np.dtype) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _causal_bias(rows: int, columns: int, dtype: np.dtype) -> np.ndarray:
-    """0 on and below the diagonal, -inf above it (read-only: it is shared between calls)."""
-    future = np.arange(columns)[None, :] > np.arange(rows)[:, None]
+def _causal_bias(rows: int, columns: int, dtype: np.dtype, group: int = 1) -> np.ndarray:
+    """0 on and below the diagonal, -inf above it, repeated ``group`` times down the rows (read-only: it
+    is shared between calls)."""
+    future = np.arange(columns)[None, :] > np.tile(np.arange(rows), group)[:, None]
     bias = np.where(future, dtype.type(-np.inf), dtype.type(0))
     bias.setflags(write=False)
     return bias
 
 
 # --- grouped-query attention: each key/value head serves `group` query heads --------------------------------
+#
+# The keys and values are never repeated (that would copy a KV cache at every step). Instead the queries of
+# a group are stacked as rows of one matrix: (..., H, L, E) → (..., H_kv, G·L, E), a reshape, since the G
+# heads of a group are consecutive. Each key/value head then meets its G·L query rows in one product, and
+# the gradients of keys and values come out already summed over the group.
 
 def _gqa_group(query: Tensor, key: Tensor, value: Tensor) -> int:
     if query.ndim < 3 or key.ndim < 3 or value.ndim < 3:
@@ -157,26 +165,39 @@ def _gqa_group(query: Tensor, key: Tensor, value: Tensor) -> int:
     return heads // kv_heads
 
 
-def _repeat_heads(x: np.ndarray, group: int) -> np.ndarray:
-    return x if group == 1 else np.repeat(x, group, axis=-3)
-
-
-def _repeated(x: Tensor, group: int) -> tuple[int, ...]:
-    return x.shape if group == 1 else (*x.shape[:-3], x.shape[-3] * group, *x.shape[-2:])
-
-
-def _sum_groups(grad: np.ndarray, group: int) -> np.ndarray:
+def _grouped(x: np.ndarray, group: int) -> np.ndarray:
+    """(..., H, L, E) → (..., H / group, group·L, E)."""
     if group == 1:
-        return grad
-    shape = (*grad.shape[:-3], grad.shape[-3] // group, group, *grad.shape[-2:])
-    return grad.reshape(shape).sum(axis=-3)
+        return x
+    return x.reshape(*x.shape[:-3], x.shape[-3] // group, group * x.shape[-2], x.shape[-1])
+
+
+def _ungrouped(x: np.ndarray, group: int) -> np.ndarray:
+    """(..., H_kv, group·L, E) → (..., H_kv·group, L, E): the inverse of :func:`_grouped`."""
+    if group == 1:
+        return x
+    return x.reshape(*x.shape[:-3], x.shape[-3] * group, x.shape[-2] // group, x.shape[-1])
+
+
+def _grouped_mask(attn_mask, query_shape: tuple[int, ...], group: int):
+    """A mask that broadcasts to (..., H, L, S), made to broadcast to the grouped scores
+    (..., H_kv, G·L, S)."""
+    if attn_mask is None or group == 1:
+        return attn_mask
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    if (mask.ndim < 3 or mask.shape[-3] == 1) and mask.shape[-2] == 1:
+        return mask  # the same for every head and every query (a padding mask): it broadcasts as it is
+    heads, length = query_shape[-3:-1]
+    lead = mask.shape[:-3]
+    full = np.broadcast_to(mask, (*lead, heads, length, mask.shape[-1]))
+    return full.reshape(*lead, heads // group, group * length, mask.shape[-1])
 
 
 # --- checks -----------------------------------------------------------------------------------------------
 
 def _check(op: str, query: Tensor, key: Tensor, value: Tensor, attn_mask, dropout_p: float,
            is_causal: bool) -> None:
-    shapes = f"query {shape_str(query.shape)}, key {shape_str(key.shape)}, value {shape_str(value.shape)}"
+    shapes = _Shapes(query, key, value)
     if query.dtype.kind != "f" or not query.dtype == key.dtype == value.dtype:
         raise DTypeError(f"{op}(): query, key and value must have one floating-point dtype, got "
                          f"{query.dtype}, {key.dtype}, {value.dtype}.")
@@ -206,3 +227,13 @@ def _check(op: str, query: Tensor, key: Tensor, value: Tensor, attn_mask, dropou
     except ValueError:
         raise ShapeError(f"{op}(): attn_mask of shape {shape_str(mask.shape)} must broadcast to the scores' "
                          f"shape {shape_str(scores)} (..., L, S); got {shapes}.") from None
+
+
+class _Shapes:
+    """The three shapes, formatted only if an error message needs them (checks run on every call)."""
+
+    def __init__(self, query: Tensor, key: Tensor, value: Tensor):
+        self.shapes = query.shape, key.shape, value.shape
+
+    def __str__(self) -> str:
+        return "query {}, key {}, value {}".format(*map(shape_str, self.shapes))

@@ -104,12 +104,15 @@ def normalize_dims(op: str, dim: Dim, ndim: int, shape: tuple[int, ...] | None =
     if not dims:
         return tuple(range(ndim))
     bound = max(ndim, 1)
-    described = f"shape {shape_str(shape)}" if shape is not None else f"{ndim} dimension(s)"
+
+    def described() -> str:  # (only for an error: formatting it every call would cost more than the check)
+        return f"shape {shape_str(shape)}" if shape is not None else f"{ndim} dimension(s)"
+
     for d in dims:
         if not isinstance(d, (int, np.integer)) or not -bound <= d < bound:
-            raise ShapeError(f"{op}(): dim {d!r} is out of range for a tensor with {described}; "
+            raise ShapeError(f"{op}(): dim {d!r} is out of range for a tensor with {described()}; "
                              f"valid dims are {-bound}..{bound - 1}.")
     normalized = sorted(int(d) % bound for d in dims)
     if len(set(normalized)) != len(normalized):
-        raise ShapeError(f"{op}(): dims {dims} name the same dimension twice (tensor with {described}).")
+        raise ShapeError(f"{op}(): dims {dims} name the same dimension twice (tensor with {described()}).")
     return () if ndim == 0 else tuple(normalized)
