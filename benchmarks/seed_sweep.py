@@ -37,6 +37,7 @@ CHAPTERS = {
     "15_attention": ["test_accuracy", "anti_after", "blind_accuracy"],
     "16_gpt2": ["val_loss"],
     "17_modern_transformer": ["final_val"],
+    "18_generation": ["val_loss", "greedy_nats", "sampled_nats", "speedup"],
 }
 REPORT = """
 import json

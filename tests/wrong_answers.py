@@ -1449,4 +1449,212 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "17_modern_transformer_exercises": {
+        1: [
+            # layer norm's habit: subtracts the mean first
+            """
+            centred = x - x.mean(axis=-1, keepdims=True)
+            return centred / np.sqrt((centred ** 2).mean(axis=-1, keepdims=True) + eps) * weight
+            """,
+            # eps outside the square root
+            "return x / (np.sqrt((x ** 2).mean(axis=-1, keepdims=True)) + eps) * weight",
+            # the mean over the whole array instead of each row
+            "return x / np.sqrt((x ** 2).mean() + eps) * weight",
+        ],
+        2: [
+            # pairs neighbouring features (i, i + 1), the layout of the original paper, not Hugging Face's
+            """
+            half = x.shape[-1] // 2
+            angles = np.outer(positions, theta ** (-2 * np.arange(half) / x.shape[-1]))
+            even, odd = x[:, 0::2], x[:, 1::2]
+            out = np.empty_like(x)
+            out[:, 0::2] = even * np.cos(angles) - odd * np.sin(angles)
+            out[:, 1::2] = odd * np.cos(angles) + even * np.sin(angles)
+            return out
+            """,
+            # turns the wrong way
+            """
+            half = x.shape[-1] // 2
+            angles = np.outer(positions, theta ** (-2 * np.arange(half) / x.shape[-1]))
+            first, second = x[:, :half], x[:, half:]
+            return np.concatenate([first * np.cos(angles) + second * np.sin(angles),
+                                   second * np.cos(angles) - first * np.sin(angles)], axis=1)
+            """,
+            # uses the row number instead of the given position
+            """
+            half = x.shape[-1] // 2
+            angles = np.outer(np.arange(len(x)), theta ** (-2 * np.arange(half) / x.shape[-1]))
+            first, second = x[:, :half], x[:, half:]
+            return np.concatenate([first * np.cos(angles) - second * np.sin(angles),
+                                   second * np.cos(angles) + first * np.sin(angles)], axis=1)
+            """,
+        ],
+        3: [
+            # gives the key and value projections as many heads as the queries
+            """
+            block = 4 * dim * dim + 3 * dim * mlp_hidden + 2 * dim
+            head = 0 if tie_embeddings else vocab_size * dim
+            return vocab_size * dim + n_layers * block + dim + head
+            """,
+            # counts two MLP matrices, as in GPT-2
+            """
+            kv_dim = n_kv_heads * (dim // n_heads)
+            block = 2 * dim * dim + 2 * dim * kv_dim + 2 * dim * mlp_hidden + 2 * dim
+            head = 0 if tie_embeddings else vocab_size * dim
+            return vocab_size * dim + n_layers * block + dim + head
+            """,
+            # forgets the final norm, and counts a tied output layer
+            """
+            kv_dim = n_kv_heads * (dim // n_heads)
+            block = 2 * dim * dim + 2 * dim * kv_dim + 3 * dim * mlp_hidden + 2 * dim
+            return 2 * vocab_size * dim + n_layers * block
+            """,
+        ],
+        4: [
+            # interleaves the groups: query head h uses key/value head h % H_kv
+            """
+            group = q.shape[0] // k.shape[0]
+            k, v = np.tile(k, (group, 1, 1)), np.tile(v, (group, 1, 1))
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+            length = q.shape[1]
+            scores = np.where(np.tril(np.ones((length, length), dtype=bool)), scores, -np.inf)
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ v
+            """,
+            # forgets the causal mask
+            """
+            group = q.shape[0] // k.shape[0]
+            k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ v
+            """,
+            # scales by 1/d instead of 1/sqrt(d)
+            """
+            group = q.shape[0] // k.shape[0]
+            k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
+            scores = q @ k.transpose(0, 2, 1) / q.shape[-1]
+            length = q.shape[1]
+            scores = np.where(np.tril(np.ones((length, length), dtype=bool)), scores, -np.inf)
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ v
+            """,
+        ],
+    },
+    "18_generation_exercises": {
+        1: [
+            # multiplies the logits by the temperature instead of dividing
+            """
+            z = logits * temperature
+            z = np.where(z < np.sort(z)[-k], -np.inf, z)
+            weights = np.exp(z - z.max())
+            return weights / weights.sum()
+            """,
+            # keeps exactly k tokens by position, dropping ties with the k-th largest
+            """
+            z = logits / temperature
+            keep = np.argsort(z)[-k:]
+            out = np.zeros_like(z)
+            weights = np.exp(z[keep] - z[keep].max())
+            out[keep] = weights / weights.sum()
+            return out
+            """,
+            # zeroes the cut tokens' probabilities without renormalising the kept ones
+            """
+            z = logits / temperature
+            probs = np.exp(z - z.max())
+            probs /= probs.sum()
+            return np.where(z < np.sort(z)[-k], 0.0, probs)
+            """,
+        ],
+        2: [
+            # keeps the tokens whose cumulative mass, their own included, is below p: drops the crossing one
+            """
+            order = np.argsort(-probs, kind="stable")
+            cumulative = np.cumsum(probs[order])
+            kept = np.zeros_like(probs)
+            kept[order[cumulative < p]] = probs[order[cumulative < p]]
+            return kept / kept.sum()
+            """,
+            # forgets to renormalise
+            """
+            order = np.argsort(-probs, kind="stable")
+            before = np.cumsum(probs[order]) - probs[order]
+            kept = np.zeros_like(probs)
+            kept[order[before < p]] = probs[order[before < p]]
+            return kept
+            """,
+            # returns the kept probabilities in sorted order, not in the tokens' order
+            """
+            sorted_probs = probs[np.argsort(-probs, kind="stable")]
+            before = np.cumsum(sorted_probs) - sorted_probs
+            kept = np.where(before < p, sorted_probs, 0.0)
+            return kept / kept.sum()
+            """,
+            # filters in place
+            """
+            order = np.argsort(-probs, kind="stable")
+            before = np.cumsum(probs[order]) - probs[order]
+            probs[order[before >= p]] = 0.0
+            probs /= probs.sum()
+            return probs
+            """,
+        ],
+        3: [
+            # counts a key/value pair per query head (as if every model were multi-head)
+            "return 2 * n_layers * n_heads * (dim // n_heads) * np.dtype(dtype).itemsize",
+            # stores the keys and forgets the values
+            "return n_layers * n_kv_heads * (dim // n_heads) * np.dtype(dtype).itemsize",
+            # gives each key/value head the model's whole width
+            "return 2 * n_layers * n_kv_heads * dim * np.dtype(dtype).itemsize",
+            # assumes 4 bytes per number whatever the dtype
+            "return 2 * n_layers * n_kv_heads * (dim // n_heads) * 4",
+        ],
+        4: [
+            # attends over the stored positions only, appending the new key and value afterwards
+            """
+            group = q.shape[0] // keys.shape[0]
+            shared_keys, shared_values = np.repeat(keys, group, axis=0), np.repeat(values, group, axis=0)
+            scores = q @ shared_keys.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            keys, values = np.concatenate([keys, k], axis=1), np.concatenate([values, v], axis=1)
+            return weights @ shared_values, keys, values
+            """,
+            # shares the key/value heads round-robin (np.tile) instead of in consecutive groups
+            """
+            keys, values = np.concatenate([keys, k], axis=1), np.concatenate([values, v], axis=1)
+            group = q.shape[0] // keys.shape[0]
+            shared_keys, shared_values = np.tile(keys, (group, 1, 1)), np.tile(values, (group, 1, 1))
+            scores = q @ shared_keys.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ shared_values, keys, values
+            """,
+            # applies a square causal mask to the one new query's row of scores: it sees position 0 only
+            """
+            keys, values = np.concatenate([keys, k], axis=1), np.concatenate([values, v], axis=1)
+            group = q.shape[0] // keys.shape[0]
+            shared_keys, shared_values = np.repeat(keys, group, axis=0), np.repeat(values, group, axis=0)
+            scores = q @ shared_keys.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+            scores = np.where(np.tril(np.ones(scores.shape[-2:], dtype=bool)), scores, -np.inf)
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ shared_values, keys, values
+            """,
+            # forgets the 1/sqrt(d) scale
+            """
+            keys, values = np.concatenate([keys, k], axis=1), np.concatenate([values, v], axis=1)
+            group = q.shape[0] // keys.shape[0]
+            shared_keys, shared_values = np.repeat(keys, group, axis=0), np.repeat(values, group, axis=0)
+            scores = q @ shared_keys.swapaxes(-1, -2)
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            return weights @ shared_values, keys, values
+            """,
+        ],
+    },
 }
