@@ -3,9 +3,9 @@ solutions/, so pytest loads it for all three).
 
 ``pytest -n N`` runs N workers, each of which may run a notebook's kernel. OpenBLAS shares even small matrix
 products between its threads and waits for all of them, so N kernels with a BLAS thread per core each
-oversubscribe the machine: measured on 2 cores, 100 training steps of a small Llama took 155 s next to a
-second busy process and 3.8 s with one BLAS thread. So each worker's kernels get their share of the cores
-for BLAS (unless OPENBLAS_NUM_THREADS is set already); Numba's threads sleep when idle and are left alone.
+oversubscribe the machine, and a training chapter can take ten times as long while another one runs. So
+each worker's kernels get their share of the cores for BLAS (unless OPENBLAS_NUM_THREADS is set already);
+Numba's threads sleep when idle and are left alone.
 """
 
 import os

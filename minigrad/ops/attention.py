@@ -197,19 +197,21 @@ def _grouped_mask(attn_mask, query_shape: tuple[int, ...], group: int):
 
 def _check(op: str, query: Tensor, key: Tensor, value: Tensor, attn_mask, dropout_p: float,
            is_causal: bool) -> None:
-    shapes = _Shapes(query, key, value)
+    def shapes() -> str:  # (only for an error: formatting it every call would cost more than the checks)
+        return f"query {shape_str(query.shape)}, key {shape_str(key.shape)}, value {shape_str(value.shape)}"
+
     if query.dtype.kind != "f" or not query.dtype == key.dtype == value.dtype:
         raise DTypeError(f"{op}(): query, key and value must have one floating-point dtype, got "
                          f"{query.dtype}, {key.dtype}, {value.dtype}.")
     if min(query.ndim, key.ndim, value.ndim) < 2:
         raise ShapeError(f"{op}(): needs (..., L, E) queries, (..., S, E) keys and (..., S, Ev) values; got "
-                         f"{shapes}.")
+                         f"{shapes()}.")
     if query.shape[-1] != key.shape[-1]:
         raise ShapeError(f"{op}(): queries and keys must have the same last dimension E (a query is compared "
-                         f"with each key by a dot product); got {shapes}.")
+                         f"with each key by a dot product); got {shapes()}.")
     if key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"{op}(): key and value must have one entry per position S (dimension -2); got "
-                         f"{shapes}.")
+                         f"{shapes()}.")
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}(): dropout_p must be between 0 and 1, got {dropout_p}.")
     if attn_mask is None:
@@ -226,14 +228,4 @@ def _check(op: str, query: Tensor, key: Tensor, value: Tensor, attn_mask, dropou
         np.broadcast_shapes(mask.shape, scores)
     except ValueError:
         raise ShapeError(f"{op}(): attn_mask of shape {shape_str(mask.shape)} must broadcast to the scores' "
-                         f"shape {shape_str(scores)} (..., L, S); got {shapes}.") from None
-
-
-class _Shapes:
-    """The three shapes, formatted only if an error message needs them (checks run on every call)."""
-
-    def __init__(self, query: Tensor, key: Tensor, value: Tensor):
-        self.shapes = query.shape, key.shape, value.shape
-
-    def __str__(self) -> str:
-        return "query {}, key {}, value {}".format(*map(shape_str, self.shapes))
+                         f"shape {shape_str(scores)} (..., L, S); got {shapes()}.") from None
