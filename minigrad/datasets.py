@@ -4,7 +4,8 @@
 8x8 greyscale images of the digits 0-9, scanned from 43 writers (the UCI "optdigits" set, ~180 per class).
 
 :func:`python_docs` gives a text for language models: the help topics of Python's reference manual, one
-pinned snapshot (CPython 3.11.7's) that ships compressed inside minigrad.
+pinned snapshot (CPython 3.11.7's) that ships compressed inside minigrad; :func:`python_docs_paragraphs`
+cuts it into paragraphs, each labelled with its help topic (for search and classification).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import lzma
+import re
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
@@ -131,6 +134,38 @@ def python_docs(split: str = "all") -> str:
     text = _python_docs_text()
     val_start = len(text) - len(text) // 10
     return {"all": text, "train": text[:val_start], "val": text[val_start:]}[split]
+
+
+class Paragraph(NamedTuple):
+    topic: str  # the title of the help topic the paragraph belongs to, e.g. 'The "assert" statement'
+    text: str
+
+
+def python_docs_paragraphs(split: str = "all") -> list[Paragraph]:
+    """The paragraphs of :func:`python_docs`, in order, each with the title of its help topic.
+
+    A paragraph is a block of lines between blank lines: prose, a grammar rule or an indented code example.
+    The topic titles (a line underlined with ``*``) are not paragraphs, they are the labels. ``"all"`` has
+    2,529 paragraphs in 79 topics (78 distinct titles: two topics are both 'The "if" statement').
+    ``"train"`` and ``"val"`` cut at the same character as :func:`python_docs` does, so the paragraph that
+    straddles the cut is cut in two, one part in each.
+    """
+    if split not in PYTHON_DOCS_SPLITS:
+        raise ValueError(f"python_docs_paragraphs(): split must be 'all', 'train' or 'val', got {split!r}.")
+    text, paragraphs, topic = python_docs(split), [], ""
+    if split == "val":
+        topic = _topic_titles(python_docs("train"))[-1]
+    for block in re.split(r"\n[ \t]*\n", text):
+        lines = block.strip("\n").split("\n")
+        if len(lines) == 2 and set(lines[1]) == {"*"}:
+            topic = lines[0]
+        elif block.strip():
+            paragraphs.append(Paragraph(topic, block.strip("\n")))
+    return paragraphs
+
+
+def _topic_titles(text: str) -> list[str]:
+    return re.findall(r"^(.+)\n\*+$", text, flags=re.MULTILINE)
 
 
 @functools.cache

@@ -187,3 +187,34 @@ class TestPythonDocs:
     def test_bad_split_name(self):
         with pytest.raises(ValueError, match=r"split must be 'all', 'train' or 'val', got 'test'"):
             datasets.python_docs("test")
+
+
+class TestPythonDocsParagraphs:
+    """minigrad.datasets.python_docs_paragraphs: the text's blank-line blocks, labelled with their topics."""
+
+    def test_counts_and_labels(self):
+        paragraphs = datasets.python_docs_paragraphs()
+        assert len(paragraphs) == 2529
+        assert len({p.topic for p in paragraphs}) == 78
+        assert paragraphs[0] == datasets.Paragraph(
+            'The "assert" statement',
+            "Assert statements are a convenient way to insert debugging assertions\ninto a program:")
+        assert paragraphs[-1].topic == 'The "yield" statement'
+
+    def test_nothing_but_titles_and_blank_lines_is_lost(self):
+        text = datasets.python_docs()
+        paragraphs = datasets.python_docs_paragraphs()
+        assert all(p.text.strip() and "\n\n" not in p.text for p in paragraphs)
+        kept = sum(len(p.text.replace("\n", "").replace(" ", "")) for p in paragraphs)
+        titles = sum(len(t.replace(" ", "")) + len(t) for t in datasets._topic_titles(text))  # title + stars
+        assert kept + titles == len(text.replace("\n", "").replace(" ", ""))
+
+    def test_train_and_val_cut_where_the_text_is_cut(self):
+        train, val = datasets.python_docs_paragraphs("train"), datasets.python_docs_paragraphs("val")
+        assert len(train) + len(val) == 2529 + 1  # the paragraph on the cut is in both, in two parts
+        assert val[0].topic == train[-1].topic == 'Mapping Types — "dict"'
+        assert datasets.python_docs("val").startswith(val[0].text)
+
+    def test_bad_split_name(self):
+        with pytest.raises(ValueError, match="split must be"):
+            datasets.python_docs_paragraphs("test")
