@@ -81,6 +81,28 @@ def test_generation_benchmark_quick_run_writes_results(tmp_path, options):
     assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
 
 
+@pytest.mark.parametrize("options", [[], ["--no-torch"]], ids=["with-torch", "no-torch"])
+def test_bert_benchmark_quick_run_writes_results(tmp_path, options):
+    out = tmp_path / "bert.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_bert.py"), "--quick",
+                             *options, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    with_reference = results["torch_absent"] is None and bool(results["check"])  # torch and transformers
+    assert not (options and with_reference)
+    assert [e["work"] for e in results["work"]] == ["embed", "tokenize"]
+    expected_sides = ([{"minigrad", "torch"}, {"minigrad", "huggingface"}] if with_reference
+                      else [{"minigrad"}] * 2)
+    for entry, sides in zip(results["work"], expected_sides):
+        assert entry["sides"].keys() == sides, entry
+        assert all(stats["status"] == "ok" for stats in entry["sides"].values()), entry
+    if with_reference:  # the two sides agreed before they were timed
+        assert results["check"]["embeddings_max_abs_diff"] <= 1e-5 and results["check"]["token_ids_identical"]
+    verdicts = ("PASS", "MISS") if with_reference else ("no PyTorch",)
+    assert [t["verdict"] in verdicts for t in results["targets"]] == [True], results["targets"]
+    assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
+
+
 def test_dispatch_comparison_runs_on_two_folders(tmp_path):
     out = tmp_path / "ab.json"
     script = ROOT / "benchmarks" / "dispatch_ab.py"
