@@ -27,6 +27,7 @@ without the ``bert.`` prefix), with the names mapped in :func:`hf_names`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -166,11 +167,11 @@ class MaskedLMHead(Module):
 class BERTForMaskedLM(Module):
     """BERT with its pretraining head: ``model(input_ids, attention_mask, token_type_ids)`` → logits
     (B, T, vocab) for every position; the loss is taken at the masked positions only (targets elsewhere
-    are ``ignore_index=-100``)."""
+    are ``ignore_index=-100``). Its BERT has no pooler, which only a classifier reads."""
 
     def __init__(self, config: BERTConfig):
         super().__init__()
-        self.bert = BERT(config)
+        self.bert = BERT(dataclasses.replace(config, pooler=False))
         self.head = MaskedLMHead(config)
         bert_init_(self.head)
 
@@ -183,8 +184,7 @@ class BERTForMaskedLM(Module):
                 dtype=np.float32) -> BERTForMaskedLM:
         """A BERTForMaskedLM with the weights of a Hugging Face ``BertForMaskedLM`` checkpoint: ``bert.`` and
         ``cls.predictions.`` keys. Its decoder repeats the token embedding (checked equal, then dropped)."""
-        model = cls(config_from_hf(config, pooler=any(key.startswith("bert.pooler.") for key in state_dict)))
-        model = model.to(dtype)
+        model = cls(config_from_hf(config)).to(dtype)
         names = {f"bert.{ours}": (f"bert.{theirs}", transposed)
                  for ours, (theirs, transposed) in hf_names(model.bert.config).items()}
         names.update({"head.dense.weight": ("cls.predictions.transform.dense.weight", False),
