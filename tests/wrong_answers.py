@@ -1657,4 +1657,87 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "20_pretrained_models_exercises": {
+        1: [
+            # averages over every position, the padding included
+            "return hidden.mean(axis=1)",
+            # leaves the padding out of the sum but divides by the full length T
+            "return (hidden * mask[:, :, None]).sum(axis=1) / hidden.shape[1]",
+            # counts only the real tokens but sums every position, the padding's vectors included
+            "return hidden.sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)",
+            # divides by the count unguarded: a text with no real token gives 0/0 = NaN
+            "return (hidden * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)",
+        ],
+        2: [
+            # ranks by the raw dot product, without normalising: long vectors win
+            """
+            scores = documents @ query
+            return np.argsort(-scores, kind="stable")[:k]
+            """,
+            # sorts from the least similar up
+            """
+            scores = (documents / np.linalg.norm(documents, axis=1, keepdims=True)) @ query
+            return np.argsort(scores, kind="stable")[:k]
+            """,
+            # reverses an ascending sort: equal scores come out with the higher index first
+            """
+            scores = (documents / np.linalg.norm(documents, axis=1, keepdims=True)) @ query
+            return np.argsort(scores, kind="stable")[::-1][:k]
+            """,
+            # returns the k best scores instead of their indices
+            """
+            scores = (documents / np.linalg.norm(documents, axis=1, keepdims=True)) @ query
+            return np.sort(scores)[::-1][:k]
+            """,
+        ],
+        3: [
+            # transposes only the matrices the loader complains about (the non-square ones)
+            """
+            return {name: (array.T if array.ndim == 2 and array.shape[0] != array.shape[1]
+                           and not name.startswith("embeddings.") else array)
+                    for name, array in exported.items()}
+            """,
+            # transposes every 2-D array, the embedding tables too
+            "return {name: (array.T if array.ndim == 2 else array) for name, array in exported.items()}",
+            # returns the checkpoint unchanged, trusting the loader to sort it out
+            "return dict(exported)",
+        ],
+        4: [
+            # splits all the indices at random at once: the classes' proportions drift
+            """
+            rng = np.random.default_rng(seed)
+            test = np.sort(rng.permutation(len(labels))[:round(test_fraction * len(labels))])
+            return np.setdiff1d(np.arange(len(labels)), test), test
+            """,
+            # truncates instead of rounding: int(0.4 * 7) = 2, not 3
+            """
+            rng = np.random.default_rng(seed)
+            test = []
+            for label in np.unique(labels):
+                members = np.flatnonzero(labels == label)
+                test.extend(rng.permutation(members)[:int(test_fraction * len(members))])
+            test = np.sort(np.array(test, dtype=np.int64))
+            return np.setdiff1d(np.arange(len(labels)), test), test
+            """,
+            # takes the first members of each class instead of a random choice: every seed gives one split
+            """
+            test = []
+            for label in np.unique(labels):
+                members = np.flatnonzero(labels == label)
+                test.extend(members[:round(test_fraction * len(members))])
+            test = np.sort(np.array(test, dtype=np.int64))
+            return np.setdiff1d(np.arange(len(labels)), test), test
+            """,
+            # returns the test indices in the random order they were drawn, not sorted
+            """
+            rng = np.random.default_rng(seed)
+            test = []
+            for label in np.unique(labels):
+                members = np.flatnonzero(labels == label)
+                test.extend(rng.permutation(members)[:round(test_fraction * len(members))])
+            test = np.array(test, dtype=np.int64)
+            return np.setdiff1d(np.arange(len(labels)), test), test
+            """,
+        ],
+    },
 }
