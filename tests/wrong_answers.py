@@ -1657,6 +1657,167 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "19_bert_exercises": {
+        1: [
+            # puts [MASK] at every chosen position: no random tokens, none left unchanged
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            inputs = np.where(chosen, mask_id, ids)
+            return inputs, np.where(chosen, ids, -100)
+            """,
+            # chooses special tokens too
+            """
+            chosen = rng.random(ids.shape) < p
+            roll = rng.random(ids.shape)
+            inputs = ids.copy()
+            inputs[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            inputs[randomised] = rng.integers(5, vocab_size, randomised.sum())
+            return inputs, np.where(chosen, ids, -100)
+            """,
+            # scores every position: the original id as the target everywhere, never -100
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            roll = rng.random(ids.shape)
+            inputs = ids.copy()
+            inputs[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            inputs[randomised] = rng.integers(5, vocab_size, randomised.sum())
+            return inputs, ids.copy()
+            """,
+            # writes the corruption into ids itself, so ids and inputs are one array
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            roll = rng.random(ids.shape)
+            targets = np.where(chosen, ids, -100)
+            ids[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            ids[randomised] = rng.integers(5, vocab_size, randomised.sum())
+            return ids, targets
+            """,
+            # draws the random tokens from the whole vocabulary, special tokens included
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            roll = rng.random(ids.shape)
+            inputs = ids.copy()
+            inputs[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            inputs[randomised] = rng.integers(0, vocab_size, randomised.sum())
+            return inputs, np.where(chosen, ids, -100)
+            """,
+            # draws the random tokens from the text (a shuffle of the ids) instead of uniformly
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            roll = rng.random(ids.shape)
+            inputs = ids.copy()
+            inputs[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            ordinary = ids[ids >= 5]
+            inputs[randomised] = rng.choice(ordinary, randomised.sum())
+            return inputs, np.where(chosen, ids, -100)
+            """,
+            # draws a second, independent number for "random": 80% [MASK], then 10% of the other 20% random
+            """
+            chosen = (rng.random(ids.shape) < p) & (ids >= 5)
+            inputs = ids.copy()
+            masked = chosen & (rng.random(ids.shape) < 0.8)
+            inputs[masked] = mask_id
+            randomised = chosen & ~masked & (rng.random(ids.shape) < 0.1)
+            inputs[randomised] = rng.integers(5, vocab_size, randomised.sum())
+            return inputs, np.where(chosen, ids, -100)
+            """,
+            # uses NumPy's global generator instead of rng
+            """
+            chosen = (np.random.random(ids.shape) < p) & (ids >= 5)
+            roll = np.random.random(ids.shape)
+            inputs = ids.copy()
+            inputs[chosen & (roll < 0.8)] = mask_id
+            randomised = chosen & (roll >= 0.9)
+            inputs[randomised] = np.random.randint(5, vocab_size, randomised.sum())
+            return inputs, np.where(chosen, ids, -100)
+            """,
+        ],
+        2: [
+            # chooses tokens one by one, splitting words
+            """
+            special = np.array([token in SPECIAL for token in tokens], dtype=bool)
+            return (rng.random(len(tokens)) < p) & ~special
+            """,
+            # chooses the first piece of each word and forgets its ## pieces
+            """
+            starts = np.array([not token.startswith("##") for token in tokens])
+            special = np.array([token in SPECIAL for token in tokens], dtype=bool)
+            return (rng.random(len(tokens)) < p) & starts & ~special
+            """,
+            # chooses tokens, then extends each choice to its whole word: long words are chosen more often
+            """
+            starts = np.array([not token.startswith("##") for token in tokens])
+            word = np.cumsum(starts) - 1
+            hit = rng.random(len(tokens)) < p
+            chosen_words = np.bincount(word, weights=hit) > 0
+            special = np.array([token in SPECIAL for token in tokens], dtype=bool)
+            return chosen_words[word] & ~special
+            """,
+            # forgets the special tokens
+            """
+            starts = np.array([not token.startswith("##") for token in tokens])
+            word = np.cumsum(starts) - 1
+            return (rng.random(word[-1] + 1) < p)[word]
+            """,
+        ],
+        3: [
+            # BPE's rule: the pair's frequency, not divided by its parts' counts
+            """
+            pair_count = Counter()
+            for pieces, n in split_words.items():
+                for a, b in zip(pieces, pieces[1:]):
+                    pair_count[a, b] += n
+            return {pair: float(n) for pair, n in pair_count.items()}
+            """,
+            # counts each distinct word once, ignoring how often it occurs
+            """
+            token_count, pair_count = Counter(), Counter()
+            for pieces in split_words:
+                token_count.update(pieces)
+                pair_count.update(zip(pieces, pieces[1:]))
+            return {(a, b): n / (token_count[a] * token_count[b]) for (a, b), n in pair_count.items()}
+            """,
+            # counts a pair once per word, even when the word holds it twice
+            """
+            token_count, pair_count = Counter(), Counter()
+            for pieces, n in split_words.items():
+                for piece in pieces:
+                    token_count[piece] += n
+                for pair in set(zip(pieces, pieces[1:])):
+                    pair_count[pair] += n
+            return {(a, b): n / (token_count[a] * token_count[b]) for (a, b), n in pair_count.items()}
+            """,
+            # divides by count(a) only: how often b follows a, not a pair that rarely occurs apart
+            """
+            token_count, pair_count = Counter(), Counter()
+            for pieces, n in split_words.items():
+                for piece in pieces:
+                    token_count[piece] += n
+                for a, b in zip(pieces, pieces[1:]):
+                    pair_count[a, b] += n
+            return {(a, b): n / token_count[a] for (a, b), n in pair_count.items()}
+            """,
+        ],
+        4: [
+            # averages over every position, counting the ignored ones as wrong
+            "return float((logits.argmax(axis=-1) == targets).mean())",
+            # counts the ignored positions as right
+            "return float(((logits.argmax(axis=-1) == targets) | (targets == ignore_index)).mean())",
+            # averages the accuracy of each sequence (row), so short rows weigh as much as long ones
+            """
+            scored = targets != ignore_index
+            right = (logits.argmax(axis=-1) == targets) & scored
+            return float(np.mean(right.sum(axis=-1) / np.maximum(scored.sum(axis=-1), 1)))
+            """,
+            # ignores the ignore_index argument: always skips -100
+            "return float((logits.argmax(axis=-1) == targets)[targets != -100].mean())",
+        ],
+    },
     "20_pretrained_models_exercises": {
         1: [
             # averages over every position, the padding included
