@@ -29,7 +29,7 @@ import numpy as np
 
 from minigrad.engine import Tensor
 from minigrad.models import generation
-from minigrad.models.hf import rename_state
+from minigrad.models.hf import activation_from_hf, rename_state
 from minigrad.nn import Dropout, Embedding, LayerNorm, Linear, Module, ModuleList
 from minigrad.nn import functional as F
 from minigrad.nn.kv_cache import KVCache
@@ -105,10 +105,6 @@ class GPT2(Module):
 
 # --- Hugging Face's names ---------------------------------------------------------------------------------
 
-HF_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu",
-                  "quick_gelu": "quick_gelu"}
-
-
 def config_from_hf(config: Mapping) -> GPT2Config:
     """:class:`GPT2Config` from a Hugging Face ``GPT2Config`` dict; options minigrad does not implement are
     refused by name rather than ignored."""
@@ -117,13 +113,10 @@ def config_from_hf(config: Mapping) -> GPT2Config:
         if config.get(option, default) != default:
             raise ValueError(f"GPT2.from_hf(): {option}={config[option]} is not supported (GPT-2 uses "
                              f"{default}).")
-    activation = config.get("activation_function", "gelu_new")
-    if activation not in HF_ACTIVATIONS:
-        raise ValueError(f"GPT2.from_hf(): activation_function {activation!r} is not supported; minigrad has "
-                         f"{', '.join(HF_ACTIVATIONS)}.")
+    activation = activation_from_hf("GPT2", config.get("activation_function", "gelu_new"))
     return GPT2Config(vocab_size=config["vocab_size"], context_length=config["n_positions"],
                       dim=config["n_embd"], n_layers=config["n_layer"], n_heads=config["n_head"],
-                      mlp_hidden=config.get("n_inner"), activation=HF_ACTIVATIONS[activation],
+                      mlp_hidden=config.get("n_inner"), activation=activation,
                       dropout=config.get("resid_pdrop", 0.0),
                       norm_eps=config.get("layer_norm_epsilon", 1e-5),
                       tie_embeddings=config.get("tie_word_embeddings", True))

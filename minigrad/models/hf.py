@@ -45,3 +45,16 @@ def rename_state(family: str, names: Mapping[str, tuple[str, bool]], state_dict:
                          "config ties them (tie_word_embeddings=True); set tie_word_embeddings=False to load "
                          "both.")
     return ours
+
+
+ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu",
+               "quick_gelu": "quick_gelu"}  # Hugging Face's activation names → minigrad's
+
+
+def activation_from_hf(family: str, name: str) -> str:
+    """minigrad's name for Hugging Face's activation ``name`` (``hidden_act``, ``activation_function``);
+    one minigrad does not have is refused by name."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{family}.from_hf(): activation {name!r} is not supported; minigrad has "
+                         f"{', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS[name]
