@@ -6,6 +6,11 @@
 :func:`python_docs` gives a text for language models: the help topics of Python's reference manual, one
 pinned snapshot (CPython 3.11.7's) that ships compressed inside minigrad; :func:`python_docs_paragraphs`
 cuts it into paragraphs, each labelled with its help topic (for search and classification).
+
+:func:`shapes_world` generates image–caption pairs for training a CLIP model from scratch: small RGB images
+of one or two coloured shapes ("a small red circle at the top left", "a blue square above a green
+triangle"), drawn by NumPy from a seed, with six colour–shape pairs (:data:`HELD_OUT_PAIRS`) kept out of
+training for a zero-shot test. It lives in :mod:`minigrad.data.shapes_world`, with its constants.
 """
 
 from __future__ import annotations
@@ -20,6 +25,20 @@ from typing import NamedTuple
 import numpy as np
 
 from minigrad.data.dataset import TensorDataset
+from minigrad.data.shapes_world import (  # noqa: F401  (re-exported: shapes_world and its vocabulary)
+    COLOURS,
+    HELD_OUT_PAIRS,
+    PAIRS,
+    POSITIONS,
+    SEEN_PAIRS,
+    SHAPES,
+    SIZES,
+    VOCABULARY,
+    Shape,
+    ShapesWorld,
+    caption,
+    shapes_world,
+)
 from minigrad.engine import Tensor
 
 DIGITS_SPLIT_SEED = 0
