@@ -182,7 +182,9 @@ def test_from_hf_refuses_what_does_not_fit():
                                          r"Unexpected: cls\.predictions\.bias"):
         BERT.from_hf(config, broken)
     wrong_shape = dict(state, **{"embeddings.token_type_embeddings.weight": np.zeros((2, 20), np.float32)})
-    with pytest.raises(ValueError, match=r"token_type_embedding\.weight.*expects shape"):
+    with pytest.raises(ValueError, match=r"embeddings\.token_type_embeddings\.weight \(minigrad's "
+                                         r"token_type_embedding\.weight\) has shape \(2, 20\); this "
+                                         r"configuration expects shape \(3, 20\)"):
         BERT.from_hf(config, wrong_shape)
     for option, value in [("hidden_act", "relu"), ("position_embedding_type", "relative_key"),
                           ("is_decoder", True)]:

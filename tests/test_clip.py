@@ -189,7 +189,8 @@ def test_from_hf_refuses_what_does_not_fit():
         CLIP.from_hf(config, broken)
     positions = "vision_model.embeddings.position_embedding.weight"
     wrong = dict(state, **{positions: np.zeros((5, 18), np.float32)})
-    with pytest.raises(ValueError, match=r"position_embedding.*expects shape"):
+    with pytest.raises(ValueError, match=r"position_embedding\.weight \(minigrad's "
+                                         r"vision\.position_embedding\) has shape \(5, 18\)"):
         CLIP.from_hf(config, wrong)
     with pytest.raises(ValueError, match=r"CLIP.from_hf.*'swish'"):
         CLIP.from_hf(dict(config, text_config=dict(config["text_config"], hidden_act="swish")), state)

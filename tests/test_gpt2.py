@@ -216,8 +216,13 @@ def test_from_hf_refuses_a_state_dict_that_does_not_fit():
     with pytest.raises(ValueError, match=r"Missing: h\.1\.ln_2\.bias\. Unexpected: transformer\.h\.0\.extra"):
         GPT2.from_hf(config, broken)
     wrong_shape = dict(state, **{"transformer.wpe.weight": np.zeros((15, 12), np.float32)})
-    with pytest.raises(ValueError, match=r"position_embedding\.weight.*expects shape"):
+    with pytest.raises(ValueError, match=r"transformer\.wpe\.weight \(minigrad's position_embedding\.weight\)"
+                                         r" has shape \(15, 12\); this configuration expects shape \(16,"):
         GPT2.from_hf(config, wrong_shape)
+    conv1d = dict(state, **{"transformer.h.0.attn.c_attn.weight": np.zeros((12, 30), np.float32)})
+    with pytest.raises(ValueError, match=r"c_attn\.weight \(minigrad's blocks\.0\.attn\.qkv_proj\.weight\) "
+                                         r"has shape \(12, 30\); this configuration expects shape \(12,"):
+        GPT2.from_hf(config, conv1d)  # (shapes in Hugging Face's layout: Conv1D stores (in, out))
     untied = dict(state, **{"lm_head.weight": state["lm_head.weight"] + 1})
     with pytest.raises(ValueError, match=r"lm_head\.weight differs"):
         GPT2.from_hf(config, untied)

@@ -159,7 +159,9 @@ def test_from_hf_refuses_what_does_not_fit():
     with pytest.raises(ValueError, match=r"Missing: layers\.2\.mlp\.fc1\.bias\. Unexpected: vit\.pooler"):
         ViT.from_hf(config, broken)
     wrong_shape = dict(state, **{"vit.embeddings.position_embeddings": np.zeros((1, 9, 20), np.float32)})
-    with pytest.raises(ValueError, match=r"position_embedding.*expects shape"):
+    with pytest.raises(ValueError, match=r"vit\.embeddings\.position_embeddings \(minigrad's "
+                                         r"position_embedding\) has shape \(1, 9, 20\); this configuration "
+                                         r"expects shape \(1, 10, 20\)"):
         ViT.from_hf(config, wrong_shape)
     for option, value in [("hidden_act", "swish"), ("qkv_bias", False)]:
         with pytest.raises(ValueError, match=f"ViT.from_hf.*{option if option == 'qkv_bias' else value}"):

@@ -126,7 +126,7 @@ class BERT(Module):
         """
         has_pooler = any(key.removeprefix("bert.").startswith("pooler.") for key in state_dict)
         model = cls(config_from_hf(config, pooler=has_pooler)).to(dtype)
-        model.load_state_dict(rename_state("BERT", hf_names(model.config), state_dict, "bert.",
+        model.load_state_dict(rename_state("BERT", model, hf_names(model.config), state_dict, "bert.",
                                            ("embeddings.position_ids",)))
         return model.eval()
 
@@ -193,7 +193,7 @@ class BERTForMaskedLM(Module):
                       "head.norm.bias": ("cls.predictions.transform.LayerNorm.bias", False),
                       "head.bias": ("cls.predictions.bias", False)})
         model.load_state_dict(rename_state(
-            "BERTForMaskedLM", names, state_dict, "",
+            "BERTForMaskedLM", model, names, state_dict, "",
             ("embeddings.position_ids", "cls.predictions.decoder.bias"),  # (the decoder's bias is head.bias)
             tied=("cls.predictions.decoder.weight", "bert.token_embedding.weight")))
         return model.eval()

@@ -168,13 +168,11 @@ class CLIP(Module):
         anything is loaded. The model is returned in ``eval()`` mode, in ``dtype``.
         """
         model = cls(config_from_hf(config)).to(dtype)
-        state = rename_state("CLIP", hf_names(model.config), state_dict, "",
-                             ("position_ids",))  # (buffers of older checkpoints)
-        # Hugging Face's CLIP keeps the class token as a (dim,) vector and the positions as an Embedding
-        # (1 + N, dim); minigrad's ViT, as Hugging Face's ViT, as (1, 1, dim) and (1, 1 + N, dim)
-        for name in ("vision.cls_token", "vision.position_embedding"):
-            state[name] = state[name].reshape(1, -1, state[name].shape[-1])
-        model.load_state_dict(state)
+        # (Hugging Face's CLIP keeps the class token as a (dim,) vector and the positions as an Embedding
+        # (1 + N, dim); minigrad's ViT, as Hugging Face's ViT, as (1, 1, dim) and (1, 1 + N, dim):
+        # rename_state reshapes them)
+        model.load_state_dict(rename_state("CLIP", model, hf_names(model.config), state_dict, "",
+                                           ("position_ids",)))  # (buffers of older checkpoints)
         return model.eval()
 
 
@@ -238,8 +236,8 @@ def config_from_hf(config: Mapping) -> CLIPConfig:
 
 def hf_names(config: CLIPConfig) -> dict[str, tuple[str, bool]]:
     """minigrad's parameter name → (Hugging Face's ``CLIPModel`` name, transposed?). Nothing is transposed
-    (``nn.Linear`` and ``nn.Conv2d``, as in minigrad); the class token and the position embeddings are
-    reshaped in :meth:`CLIP.from_hf`."""
+    (``nn.Linear`` and ``nn.Conv2d``, as in minigrad); the class token and the position embeddings gain
+    leading dimensions of size 1 (:func:`~minigrad.models.hf.rename_state` reshapes them)."""
     names = {"logit_scale": "logit_scale", "visual_projection.weight": "visual_projection.weight",
              "text_projection.weight": "text_projection.weight",
              "vision.cls_token": "vision_model.embeddings.class_embedding",

@@ -98,7 +98,7 @@ class GPT2(Module):
         model = cls(config_from_hf(config)).to(dtype)
         tied = ("lm_head.weight", "token_embedding.weight") if model.config.tie_embeddings else None
         # (older checkpoints also carry each layer's causal mask as a buffer: not weights, dropped)
-        model.load_state_dict(rename_state("GPT2", hf_names(model.config), state_dict, "transformer.",
+        model.load_state_dict(rename_state("GPT2", model, hf_names(model.config), state_dict, "transformer.",
                                            (".attn.bias", ".attn.masked_bias"), tied))
         return model.eval()
 

@@ -94,7 +94,8 @@ class Llama(Module):
         """
         model = cls(config_from_hf(config)).to(dtype)
         tied = ("lm_head.weight", "token_embedding.weight") if model.config.tie_embeddings else None
-        model.load_state_dict(rename_state("Llama", hf_names(model.config), state_dict, "model.", tied=tied))
+        model.load_state_dict(rename_state("Llama", model, hf_names(model.config), state_dict, "model.",
+                                           tied=tied))
         return model.eval()
 
 

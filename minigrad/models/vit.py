@@ -132,7 +132,7 @@ class ViT(Module):
         """
         model = cls(config_from_hf(config)).to(dtype)
         state = {modern_name(key): value for key, value in state_dict.items()}
-        model.load_state_dict(rename_state("ViT", hf_names(model.config), state, "vit."))
+        model.load_state_dict(rename_state("ViT", model, hf_names(model.config), state, "vit."))
         return model.eval()
 
 
