@@ -12,7 +12,7 @@ from strategies import arrays, check_against_torch, check_op
 import minigrad
 from minigrad.errors import DTypeError, ShapeError
 from minigrad.kernels import normalization as kernels
-from minigrad.ops.normalization import batch_norm, layer_norm, rms_norm
+from minigrad.ops.normalization import batch_norm, layer_norm, normalize, rms_norm
 
 try:
     import torch
@@ -243,6 +243,25 @@ def test_layer_norm_and_rms_norm_match_torch():
                         lambda x, w, b: F.layer_norm(x, (3, 6), w, b, eps=1e-3), [x, w, b])
     check_against_torch(lambda x, w: rms_norm(x, (6,), w), lambda x, w: F.rms_norm(x, (6,), w), [x, w[0]])
     check_against_torch(lambda x: rms_norm(x, (3, 6)), lambda x: F.rms_norm(x, (3, 6)), [x])
+
+
+@pytest.mark.parametrize("p, dim", [(2.0, 1), (2.0, -1), (1.0, 0), (3.0, 2)])
+def test_normalize_forward_and_gradcheck(p, dim):
+    x = np.random.default_rng(6).standard_normal((3, 4, 5))
+    reference = lambda x: x / np.maximum((np.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1 / p), 1e-12)  # noqa: E731
+    check_op(lambda t: normalize(t, p, dim), reference, x)
+    zero = normalize(minigrad.zeros(2, 3), dim=1)  # a zero vector stays zero: no division by 0
+    assert np.array_equal(zero.numpy(), np.zeros((2, 3)))
+    with pytest.raises(DTypeError, match=r"normalize\(\): needs floating-point input"):
+        normalize(minigrad.tensor(np.arange(3)), dim=0)
+
+
+@needs_torch
+def test_normalize_matches_torch():
+    x = np.random.default_rng(7).standard_normal((4, 6))
+    F = torch.nn.functional
+    check_against_torch(lambda x: normalize(x), lambda x: F.normalize(x), [x])
+    check_against_torch(lambda x: normalize(x, 1.0, 0), lambda x: F.normalize(x, 1.0, 0), [x])
 
 
 @needs_torch

