@@ -75,6 +75,6 @@ int64 = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)
 
 
-from minigrad import data, datasets, diagnostics, nn, optim  # noqa: E402  (they import the names above)
+from minigrad import data, datasets, diagnostics, nn, optim, profiler  # noqa: E402  (they import the names above)
 
 install_traceback_trimming()

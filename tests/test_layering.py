@@ -21,7 +21,7 @@ LAYERS = [
     ["minigrad.kernels", "minigrad.random", "minigrad.parallel", "minigrad.text"],
     ["minigrad.engine"],
     ["minigrad.ops"],
-    ["minigrad.creation", "minigrad.gradcheck"],
+    ["minigrad.creation", "minigrad.gradcheck", "minigrad.profiler"],
     ["minigrad.nn"],
     ["minigrad.optim", "minigrad.data", "minigrad.serialization"],
     ["minigrad.datasets", "minigrad.models", "minigrad.diagnostics"],
