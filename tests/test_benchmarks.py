@@ -113,3 +113,38 @@ def test_dispatch_comparison_runs_on_two_folders(tmp_path):
     assert len(samples["a"]) == len(samples["b"]) == 1 and samples["a"][0].keys() == samples["b"][0].keys()
     assert all(value > 0 for side in samples.values() for value in side[0].values())
     assert "B / A" in result.stdout
+
+
+def _run_with(name: str, median: float, spread: float) -> dict:
+    """A benchmark result with one row: one side's median and quartiles (median ± spread)."""
+    stats = {"status": "ok", "median_s": median, "q1_s": median - spread, "q3_s": median + spread}
+    row = {"group": "gpt_step", "name": name, "size": [16, 128], "other_processes_cores": median,
+           "sides": {"minigrad": stats}}  # other_processes_cores is measured, not part of the row's name
+    target = {"target": "GPT step", "ratio": 0.1 / median, "verdict": "PASS" if median <= 0.1 else "MISS"}
+    return {"benchmark": "training", "work": [row], "targets": [target]}
+
+
+def test_compare_flags_only_changes_outside_the_noise_band(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from compare import compare, report
+
+    old = _run_with("GPT step", 0.100, 0.005)  # ±5%
+    same = compare(old, _run_with("GPT step", 0.108, 0.005))  # +8%, inside ±9.6% (5% + 4.6%)
+    assert [line["verdict"] for line in same] == ["within noise"]
+    assert same[0]["band"] == pytest.approx(0.05 + 0.005 / 0.108)
+    slower = compare(old, _run_with("GPT step", 0.125, 0.005))  # +25%, outside ±9%
+    assert [line["verdict"] for line in slower] == ["slower"]
+    assert compare(old, _run_with("GPT step", 0.080, 0.002))[0]["verdict"] == "faster"
+    assert {line["verdict"] for line in compare(old, _run_with("other", 0.1, 0.005))} == {"only in old",
+                                                                                           "only in new"}
+    text = report(old, _run_with("GPT step", 0.125, 0.005))
+    assert ("| gpt_step, GPT step, size [16, 128] | minigrad | 100 ms | 125 ms | +25.0% | ±9.0% | slower |"
+            in text)
+    assert "**PASS → MISS**" in text
+
+    for name, run in (("old", old), ("new", _run_with("GPT step", 0.125, 0.005))):
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+    script = [sys.executable, str(ROOT / "benchmarks" / "compare.py"), str(tmp_path / "old.json"),
+              str(tmp_path / "new.json")]
+    assert subprocess.run(script, capture_output=True).returncode == 0
+    assert subprocess.run([*script, "--fail-on-slower"], capture_output=True).returncode == 1
