@@ -38,6 +38,9 @@ CHAPTERS = {
     "16_gpt2": ["val_loss"],
     "17_modern_transformer": ["final_val"],
     "18_generation": ["val_loss", "greedy_nats", "sampled_nats", "speedup"],
+    "21_vision_transformers": ["test_accuracy", "shifted_accuracy", "train_seconds", "position_gap"],
+    "22_clip": ["retrieval", "zero_shot", "final_scale", "best_val_scale", "scale_excess", "fixed_scale_r1",
+                "variance_shares"],
 }
 REPORT = """
 import json

@@ -29,6 +29,7 @@ from minigrad.data.shapes_world import (  # noqa: F401  (re-exported: shapes_wor
     COLOURS,
     HELD_OUT_PAIRS,
     PAIRS,
+    PLACES,
     POSITIONS,
     SEEN_PAIRS,
     SHAPES,

@@ -561,7 +561,8 @@ def has_math(nb: nbformat.NotebookNode) -> bool:
 
 
 # Chapters whose page must hold an interactive attention view (minigrad.viz.attention.AttentionView).
-ATTENTION_VIEW_CHAPTERS = frozenset({"15_attention", "16_gpt2", "17_modern_transformer", "19_bert"})
+ATTENTION_VIEW_CHAPTERS = frozenset({"15_attention", "16_gpt2", "17_modern_transformer", "19_bert",
+                                     "21_vision_transformers"})
 
 
 def stored_attention_views(nb: nbformat.NotebookNode) -> list[int]:

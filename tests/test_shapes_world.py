@@ -16,6 +16,7 @@ from minigrad.datasets import (
     COLOURS,
     HELD_OUT_PAIRS,
     PAIRS,
+    PLACES,
     POSITIONS,
     SEEN_PAIRS,
     SHAPES,
@@ -178,6 +179,9 @@ def test_caption_grammar():
     assert caption((one,)) == "a small red circle at the top left"
     assert caption((one._replace(position="centre"),)) == "a small red circle in the centre"
     assert caption((one._replace(position="left"),)) == "a small red circle on the left"
+    assert tuple(PLACES) == POSITIONS  # every position has its phrase, in the same order
+    assert [caption((one._replace(position=p),)) for p in POSITIONS] == [
+        f"a small red circle {PLACES[p]}" for p in POSITIONS]
     other = Shape("square", "blue", "large", "bottom", 6.0, 25.0)
     assert caption((one, other)) == "a red circle above a blue square"
     assert caption((other, one)) == "a blue square below a red circle"

@@ -1901,4 +1901,259 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "21_vision_transformers_exercises": {
+        1: [
+            # reshapes straight to (B, N, C*p*p): the rows of the image, not its patches
+            """
+            B, C, H, W = images.shape
+            return images.reshape(B, (H // p) * (W // p), C * p * p)
+            """,
+            # puts the channel last inside each patch (row, column, channel), as channels-last images do
+            """
+            B, C, H, W = images.shape
+            grid = images.reshape(B, C, H // p, p, W // p, p)
+            return grid.transpose(0, 2, 4, 3, 5, 1).reshape(B, (H // p) * (W // p), C * p * p)
+            """,
+            # numbers the patches column by column
+            """
+            B, C, H, W = images.shape
+            grid = images.reshape(B, C, H // p, p, W // p, p)
+            return grid.transpose(0, 4, 2, 1, 3, 5).reshape(B, (H // p) * (W // p), C * p * p)
+            """,
+            # swaps the row and the column inside each patch
+            """
+            B, C, H, W = images.shape
+            grid = images.reshape(B, C, H // p, p, W // p, p)
+            return grid.transpose(0, 2, 4, 1, 5, 3).reshape(B, (H // p) * (W // p), C * p * p)
+            """,
+        ],
+        2: [
+            # gives positions to the patches only, not to the class token
+            """
+            D = config.dim
+            M = config.mlp_hidden or 4 * D
+            N = (config.image_size // config.patch_size) ** 2
+            patch = D * config.channels * config.patch_size ** 2 + (D if config.patch_bias else 0)
+            embeddings = patch + D + N * D + (2 * D if config.embedding_norm else 0)
+            block = 2 * 2 * D + 4 * (D * D + D) + (D * M + M + M * D + D)
+            head = 0 if config.num_classes is None else D * config.num_classes + config.num_classes
+            return embeddings + config.n_layers * block + 2 * D + head
+            """,
+            # forgets the final LayerNorm
+            """
+            D = config.dim
+            M = config.mlp_hidden or 4 * D
+            N = (config.image_size // config.patch_size) ** 2
+            patch = D * config.channels * config.patch_size ** 2 + (D if config.patch_bias else 0)
+            embeddings = patch + D + (1 + N) * D + (2 * D if config.embedding_norm else 0)
+            block = 2 * 2 * D + 4 * (D * D + D) + (D * M + M + M * D + D)
+            head = 0 if config.num_classes is None else D * config.num_classes + config.num_classes
+            return embeddings + config.n_layers * block + head
+            """,
+            # counts the attention's four matrices but not their biases
+            """
+            D = config.dim
+            M = config.mlp_hidden or 4 * D
+            N = (config.image_size // config.patch_size) ** 2
+            patch = D * config.channels * config.patch_size ** 2 + (D if config.patch_bias else 0)
+            embeddings = patch + D + (1 + N) * D + (2 * D if config.embedding_norm else 0)
+            block = 2 * 2 * D + 4 * D * D + (D * M + M + M * D + D)
+            head = 0 if config.num_classes is None else D * config.num_classes + config.num_classes
+            return embeddings + config.n_layers * block + 2 * D + head
+            """,
+            # ignores the options: always a patch bias, no embedding norm, a classifier of num_classes or 0
+            """
+            D = config.dim
+            M = config.mlp_hidden or 4 * D
+            N = (config.image_size // config.patch_size) ** 2
+            embeddings = D * config.channels * config.patch_size ** 2 + D + D + (1 + N) * D
+            block = 2 * 2 * D + 4 * (D * D + D) + (D * M + M + M * D + D)
+            K = config.num_classes or 0
+            return embeddings + config.n_layers * block + 2 * D + D * K + K
+            """,
+        ],
+        3: [
+            # multiplies the layers first-on-the-left
+            """
+            T = weights.shape[-1]
+            rollout = np.eye(T)
+            for layer in weights:
+                rollout = rollout @ (0.5 * (np.eye(T) + layer.mean(axis=0)))
+            return rollout
+            """,
+            # leaves out the residual connection's identity
+            """
+            T = weights.shape[-1]
+            rollout = np.eye(T)
+            for layer in weights:
+                rollout = layer.mean(axis=0) @ rollout
+            return rollout
+            """,
+            # adds the identity but does not renormalise: rows grow to sum 2, 4, 8...
+            """
+            T = weights.shape[-1]
+            rollout = np.eye(T)
+            for layer in weights:
+                rollout = (np.eye(T) + layer.mean(axis=0)) @ rollout
+            return rollout
+            """,
+            # takes the strongest head instead of the mean of the heads, then renormalises
+            """
+            T = weights.shape[-1]
+            rollout = np.eye(T)
+            for layer in weights:
+                mixing = np.eye(T) + layer.max(axis=0)
+                rollout = (mixing / mixing.sum(axis=1, keepdims=True)) @ rollout
+            return rollout
+            """,
+        ],
+        4: [
+            # keeps the class token's position
+            """
+            positions = position_embedding[0]
+            unit = positions / np.linalg.norm(positions, axis=1, keepdims=True)
+            return unit @ unit.T
+            """,
+            # the plain dot product, not normalised
+            """
+            positions = position_embedding[0, 1:]
+            return positions @ positions.T
+            """,
+            # normalises each feature (column) instead of each position vector (row)
+            """
+            positions = position_embedding[0, 1:]
+            unit = positions / np.linalg.norm(positions, axis=0, keepdims=True)
+            return unit @ unit.T
+            """,
+            # drops the last patch instead of the class token
+            """
+            positions = position_embedding[0, :-1]
+            unit = positions / np.linalg.norm(positions, axis=1, keepdims=True)
+            return unit @ unit.T
+            """,
+        ],
+    },
+    "22_clip_exercises": {
+        1: [
+            # only the image -> text direction (each row a classifier), forgetting the captions' side
+            """
+            top = S.max(axis=1, keepdims=True)
+            rows = S - (top + np.log(np.exp(S - top).sum(axis=1, keepdims=True)))
+            return float(-np.trace(rows) / len(S))
+            """,
+            # the textbook log-sum-exp without subtracting the maximum: exp(100) overflows
+            """
+            rows = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+            columns = S - np.log(np.exp(S).sum(axis=0, keepdims=True))
+            return float(-(np.trace(rows) + np.trace(columns)) / (2 * len(S)))
+            """,
+            # sums over the pairs instead of averaging: the loss grows with the batch
+            """
+            top_r, top_c = S.max(axis=1, keepdims=True), S.max(axis=0, keepdims=True)
+            rows = S - (top_r + np.log(np.exp(S - top_r).sum(axis=1, keepdims=True)))
+            columns = S - (top_c + np.log(np.exp(S - top_c).sum(axis=0, keepdims=True)))
+            return float(-(np.trace(rows) + np.trace(columns)) / 2)
+            """,
+            # takes the log-sum-exp of the columns over axis 1 too: both halves are the rows' loss
+            """
+            top = S.max(axis=1, keepdims=True)
+            rows = S - (top + np.log(np.exp(S - top).sum(axis=1, keepdims=True)))
+            return float(-(np.trace(rows) + np.trace(rows.T)) / (2 * len(S)))
+            """,
+        ],
+        2: [
+            # the transpose of the row softmax for the columns: right only for a symmetric S
+            """
+            e = np.exp(S - S.max(axis=1, keepdims=True))
+            P = e / e.sum(axis=1, keepdims=True)
+            return (P + P.T - 2 * np.eye(len(S))) / (2 * len(S))
+            """,
+            # forgets the 1/2B of the mean over both directions
+            """
+            def softmax(a, axis):
+                e = np.exp(a - a.max(axis=axis, keepdims=True))
+                return e / e.sum(axis=axis, keepdims=True)
+
+            return softmax(S, axis=1) + softmax(S, axis=0) - 2 * np.eye(len(S))
+            """,
+            # forgets to subtract the identity (the targets)
+            """
+            def softmax(a, axis):
+                e = np.exp(a - a.max(axis=axis, keepdims=True))
+                return e / e.sum(axis=axis, keepdims=True)
+
+            return (softmax(S, axis=1) + softmax(S, axis=0)) / (2 * len(S))
+            """,
+            # only the rows' half of the loss
+            """
+            e = np.exp(S - S.max(axis=1, keepdims=True))
+            return (e / e.sum(axis=1, keepdims=True) - np.eye(len(S))) / (2 * len(S))
+            """,
+        ],
+        3: [
+            # ranks the columns, so one repeated text takes several of the k places
+            """
+            best = np.argsort(-similarity, axis=1)[:, :k]
+            return float(np.mean([true_captions[i] in [candidates[j] for j in row]
+                                  for i, row in enumerate(best)]))
+            """,
+            # counts a hit only at the column with the image's own index, as if captions did not repeat
+            """
+            texts = sorted(set(candidates))
+            column_text = np.array([texts.index(c) for c in candidates])
+            scores = np.full((len(similarity), len(texts)), -np.inf)
+            for column, text in enumerate(column_text):
+                scores[:, text] = np.maximum(scores[:, text], similarity[:, column])
+            best = np.argsort(-scores, axis=1)[:, :k]
+            return float((best == np.arange(len(similarity))[:, None]).any(axis=1).mean())
+            """,
+            # sorts from the least similar up
+            """
+            texts = sorted(set(candidates))
+            column_text = np.array([texts.index(c) for c in candidates])
+            scores = np.full((len(similarity), len(texts)), -np.inf)
+            for column, text in enumerate(column_text):
+                scores[:, text] = np.maximum(scores[:, text], similarity[:, column])
+            best = np.argsort(scores, axis=1)[:, :k]
+            truth = np.array([texts.index(c) for c in true_captions])
+            return float((best == truth[:, None]).any(axis=1).mean())
+            """,
+            # scores a repeated text by the sum of its columns: texts that occur often win
+            """
+            texts = sorted(set(candidates))
+            column_text = np.array([texts.index(c) for c in candidates])
+            scores = np.zeros((len(similarity), len(texts)))
+            for column, text in enumerate(column_text):
+                scores[:, text] += similarity[:, column]
+            best = np.argsort(-scores, axis=1)[:, :k]
+            truth = np.array([texts.index(c) for c in true_captions])
+            return float((best == truth[:, None]).any(axis=1).mean())
+            """,
+        ],
+        4: [
+            # averages the prompts but compares the mean without scaling it back to length 1
+            """
+            unit = prompt_vectors / np.linalg.norm(prompt_vectors, axis=-1, keepdims=True)
+            return np.argmax(image_vectors @ unit.mean(axis=1).T, axis=1)
+            """,
+            # averages the raw prompt vectors: the longest prompt outvotes the others
+            """
+            classes = prompt_vectors.mean(axis=1)
+            classes = classes / np.linalg.norm(classes, axis=-1, keepdims=True)
+            return np.argmax(image_vectors @ classes.T, axis=1)
+            """,
+            # averages over the classes instead of the prompts: predicts a template, not a class
+            """
+            unit = prompt_vectors / np.linalg.norm(prompt_vectors, axis=-1, keepdims=True)
+            templates = unit.mean(axis=0)
+            templates = templates / np.linalg.norm(templates, axis=-1, keepdims=True)
+            return np.argmax(image_vectors @ templates.T, axis=1)
+            """,
+            # scores each class by its best single prompt (the largest cosine) instead of the averaged vector
+            """
+            unit = prompt_vectors / np.linalg.norm(prompt_vectors, axis=-1, keepdims=True)
+            return np.argmax(np.einsum("nd,kmd->nkm", image_vectors, unit).max(axis=2), axis=1)
+            """,
+        ],
+    },
 }

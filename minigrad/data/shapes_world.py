@@ -11,7 +11,7 @@ Nothing is downloaded: the images are drawn here with NumPy, deterministically f
 
 * 5 :data:`SHAPES` × 6 :data:`COLOURS` = 30 colour–shape :data:`PAIRS`;
 * 2 :data:`SIZES` and a 3×3 grid of :data:`POSITIONS` ("top left" … "bottom right"), with the centre
-  jittered inside its cell;
+  jittered inside its cell, said in a caption as :data:`PLACES` gives ("at the top left", "in the centre");
 * a plain dark-grey background or a noisy dark-coloured one, chosen per image.
 
 Six pairs, :data:`HELD_OUT_PAIRS`, never occur in the training images. Each colour is held out once and each
@@ -57,16 +57,16 @@ HELD_OUT_PAIRS = (  # colour i with shape i mod 5, in the orders above: each col
 SEEN_PAIRS = tuple(pair for pair in PAIRS if pair not in HELD_OUT_PAIRS)  # the 24 pairs training shows
 SPLITS = ("train", "val", "test")
 
-# How a position is said in a one-object caption, and how two objects are related in a two-object one.
-_WHERE = {"top left": "at the top left", "top": "at the top", "top right": "at the top right",
-          "left": "on the left", "centre": "in the centre", "right": "on the right",
-          "bottom left": "at the bottom left", "bottom": "at the bottom",
-          "bottom right": "at the bottom right"}
-_RELATIONS = ("above", "below", "to the left of", "to the right of")
+PLACES = {  # how a one-object caption says each of the POSITIONS
+    "top left": "at the top left", "top": "at the top", "top right": "at the top right",
+    "left": "on the left", "centre": "in the centre", "right": "on the right",
+    "bottom left": "at the bottom left", "bottom": "at the bottom", "bottom right": "at the bottom right",
+}
+_RELATIONS = ("above", "below", "to the left of", "to the right of")  # how a two-object caption relates them
 
 VOCABULARY = tuple(sorted(  # every word a caption can use (27), for a word-level tokenizer
     {"a", *SIZES, *COLOURS, *SHAPES}
-    | {word for phrase in (*_WHERE.values(), *_RELATIONS) for word in phrase.split()}))
+    | {word for phrase in (*PLACES.values(), *_RELATIONS) for word in phrase.split()}))
 
 
 class Shape(NamedTuple):
@@ -118,7 +118,7 @@ def caption(objects: tuple[Shape, ...]) -> str:
     """
     if len(objects) == 1:
         (one,) = objects
-        return f"a {one.size} {one.colour} {one.shape} {_WHERE[one.position]}"
+        return f"a {one.size} {one.colour} {one.shape} {PLACES[one.position]}"
     first, second = objects
     dx, dy = second.x - first.x, second.y - first.y
     if abs(dy) > abs(dx):
