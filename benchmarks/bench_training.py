@@ -61,6 +61,7 @@ FULL = {"mlp_batches": [64, 1], "mlp_sizes": [784, 128, 10], "conv": [64, 16, 32
 QUICK = {"mlp_batches": [8, 1], "mlp_sizes": [784, 128, 10], "conv": [2, 4, 8, 8], "resnet": [2, 8],
          "gpt": [2, 8, 16, 2, 2, 11], "repeats": 3, "warmup_s": 0.01, "min_sample_s": 0.002}
 LR = 0.1
+RESNET_WIDTHS, RESNET_BLOCKS = (16, 32, 64), 2  # the ResNet step's model: 3 stages of 2 basic blocks
 MLP_VS_TORCH, MLP_VS_NUMPY, CONV_VS_TORCH, GPT_VS_TORCH = 1.0, 0.8, 1 / 1.5, 1.0
 RTOL, ATOL = 1e-3, 1e-4
 
@@ -343,7 +344,7 @@ def resnet_work(settings: dict, torch) -> list[dict]:
     rng = np.random.default_rng(2)
     x = rng.standard_normal((batch, 3, size, size), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    model = ResNet(in_channels=3, widths=(16, 32, 64), blocks_per_stage=2)
+    model = ResNet(in_channels=3, widths=RESNET_WIDTHS, blocks_per_stage=RESNET_BLOCKS)
     start = {k: v.data.copy() for k, v in model.state_dict().items()}
     opt = optim.SGD(model.parameters(), lr=LR)
     xs, ys = minigrad.from_numpy(x), minigrad.from_numpy(y)
@@ -361,7 +362,7 @@ def resnet_work(settings: dict, torch) -> list[dict]:
 
     check, timed = {"minigrad": mg_check}, {"minigrad": mg_step}
     if torch is not None:
-        tmodel = torch_resnet(torch, 3, (16, 32, 64), 2)
+        tmodel = torch_resnet(torch, 3, RESNET_WIDTHS, RESNET_BLOCKS)
         tstate = {k: torch.from_numpy(v.copy()) for k, v in start.items()}
         tmodel.load_state_dict({k: v.reshape(tmodel.state_dict()[k].shape) for k, v in tstate.items()})
         topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
@@ -441,16 +442,24 @@ def composed_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_caus
     return scores.masked_fill(future, float("-inf")).softmax(dim=-1) @ value
 
 
-def gpt_work(settings: dict, torch) -> list[dict]:
+def gpt_data(settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The GPT step's input tokens and target tokens, (B, T) each."""
+    batch, length, _, _, _, vocab = settings["gpt"]
+    rng = np.random.default_rng(4)
+    return rng.integers(0, vocab, (batch, length)), rng.integers(0, vocab, (batch, length))
+
+
+def gpt_minigrad(settings: dict, x: np.ndarray, y: np.ndarray) -> tuple[dict, Callable, Callable, Callable]:
+    """minigrad's GPT (``minigrad.models.GPT2``, seed 0) with AdamW: its starting weights, its training step,
+    its check (logits and two weight gradients from the starting weights) and its step with the attention
+    composed from matmul, masked_fill, softmax instead of the fused op."""
     import minigrad
     import minigrad.nn.functional as F
     from minigrad import optim
     from minigrad.models import GPT2, GPT2Config
     from minigrad.nn import attention
 
-    batch, length, dim, layers, heads, vocab = settings["gpt"]
-    rng = np.random.default_rng(4)
-    x, y = rng.integers(0, vocab, (batch, length)), rng.integers(0, vocab, (batch, length))
+    _, length, dim, layers, heads, vocab = settings["gpt"]
     minigrad.manual_seed(0)
     model = GPT2(GPT2Config(vocab_size=vocab, context_length=length, dim=dim, n_layers=layers, n_heads=heads))
     start = {k: v.data.copy() for k, v in model.state_dict().items()}
@@ -479,33 +488,52 @@ def gpt_work(settings: dict, torch) -> list[dict]:
         finally:
             attention.F.scaled_dot_product_attention = fused
 
+    return start, mg_step, mg_check, mg_composed_step
+
+
+def gpt_torch(torch, settings: dict, x: np.ndarray, y: np.ndarray,
+              start: dict | None) -> tuple[Callable, Callable]:
+    """The same GPT in torch (:func:`torch_gpt`) with AdamW, loaded with ``start`` (minigrad's weights; None
+    keeps torch's initialisation): its training step and its check."""
+    _, length, dim, layers, heads, vocab = settings["gpt"]
+    tmodel = torch_gpt(torch, vocab, length, dim, layers, heads)
+    if start is not None:
+        tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in start.items()})
+    topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y.reshape(-1))
+
+    def torch_step():
+        loss = torch.nn.functional.cross_entropy(tmodel(tx).reshape(-1, vocab), ty)
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+
+    def torch_check():
+        out = tmodel(tx)
+        out.sum().backward()
+        grads = [tmodel.blocks[0].attn.qkv_proj.weight.grad, tmodel.token_embedding.weight.grad]
+        tmodel.zero_grad()
+        return [out, *grads]
+
+    return torch_step, torch_check
+
+
+def gpt_work(settings: dict, torch, composed: bool = True) -> list[dict]:
+    """The GPT step, minigrad vs torch; with ``composed``, also minigrad's step with composed attention."""
+    x, y = gpt_data(settings)
+    start, mg_step, mg_check, mg_composed_step = gpt_minigrad(settings, x, y)
     check, timed = {"minigrad": mg_check}, {"minigrad": mg_step}
     if torch is not None:
-        tmodel = torch_gpt(torch, vocab, length, dim, layers, heads)
-        tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in start.items()})
-        topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3)
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y.reshape(-1))
-
-        def torch_step():
-            loss = torch.nn.functional.cross_entropy(tmodel(tx).reshape(-1, vocab), ty)
-            topt.zero_grad()
-            loss.backward()
-            topt.step()
-
-        def torch_check():
-            out = tmodel(tx)
-            out.sum().backward()
-            grads = [tmodel.blocks[0].attn.qkv_proj.weight.grad, tmodel.token_embedding.weight.grad]
-            tmodel.zero_grad()
-            return [out, *grads]
-
-        check["torch"], timed["torch"] = torch_check, torch_step
-    size = [batch, length, dim, layers, heads]
-    return [run("gpt_step", "GPT step", size, check, timed, settings,
-                note="AdamW; logits and two weight gradients compared from the same weights"),
-            run("gpt_step", "GPT step, attention composed", size, {"minigrad": mg_check},
-                {"minigrad": mg_composed_step}, settings,
-                note="minigrad only: attention from matmul, masked_fill, softmax (before the fused op)")]
+        timed["torch"], check["torch"] = gpt_torch(torch, settings, x, y, start)
+    size = settings["gpt"][:5]
+    entries = [run("gpt_step", "GPT step", size, check, timed, settings,
+                   note="AdamW; logits and two weight gradients compared from the same weights")]
+    if composed:
+        entries.append(run("gpt_step", "GPT step, attention composed", size, {"minigrad": mg_check},
+                           {"minigrad": mg_composed_step}, settings,
+                           note="minigrad only: attention from matmul, masked_fill, softmax (before the "
+                                "fused op)"))
+    return entries
 
 
 # --- save + load -------------------------------------------------------------------------------------------

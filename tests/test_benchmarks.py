@@ -103,6 +103,47 @@ def test_bert_benchmark_quick_run_writes_results(tmp_path, options):
     assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
 
 
+@pytest.mark.parametrize("options", [[], ["--no-torch"]], ids=["with-torch", "no-torch"])
+def test_models_benchmark_quick_run_writes_results(tmp_path, options):
+    out = tmp_path / "models.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_models.py"), "--quick",
+                             *options, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    with_torch = results["torch_absent"] is None
+    with_hf = with_torch and results["transformers_absent"] is None  # (the transformer steps' PyTorch side)
+    assert not (options and with_torch)
+    if with_torch and not with_hf:
+        assert "transformers not importable" in result.stderr  # said, not silently skipped
+    transformer_steps = {"llama_step", "vit_step", "clip_step"}
+    assert [e["group"] for e in results["work"]] == ["llama_step", "vit_step", "clip_step", "gpt_step",
+                                                      "resnet_step"]
+    for entry in results["work"]:
+        # every side ran, agreed with minigrad's step before it was timed, and kept its raw samples
+        paired = with_hf if entry["group"] in transformer_steps else with_torch
+        assert entry["sides"].keys() == ({"minigrad", "torch"} if paired else {"minigrad"}), entry["name"]
+        for side, stats in entry["sides"].items():
+            assert stats["status"] == "ok", (entry["name"], side, stats)
+            assert len(stats["samples_s"]) == stats["repeats"] == results["settings"]["repeats"]
+            assert entry["gflops"][side] > 0 and entry["flops"] > 0
+        assert entry["mismatch"].keys() == ({"torch"} if paired else set())
+        assert all(worst <= 1 for worst in entry["mismatch"].values()), entry
+        if entry["group"] in transformer_steps:  # the check left out little: rounding noise only
+            assert entry["check"]["weights_not_compared"] < 0.2 * entry["check"]["weights"], entry["check"]
+    assert results["matmul_peak"]["gflops"] > 0
+    memory = results["gpt_memory"]
+    assert memory.keys() == ({"minigrad", "torch"} if with_torch else {"minigrad"})
+    assert all(found["status"] == "ok" and found["peak_rss_growth_bytes"] >= 0 for found in memory.values())
+    assert memory["minigrad"]["tracemalloc_peak_bytes"] > 0
+    *steps, memory_target = [t["verdict"] for t in results["targets"]]
+    assert len(steps) == 3
+    assert all(v in (("PASS", "MISS") if with_hf else ("no PyTorch", "no transformers")) for v in steps)
+    measured = ("PASS", "MISS", "minigrad: no growth measured")  # (a quick run's growth can be 0 pages)
+    assert memory_target in (measured if with_torch else ("no PyTorch",))
+    assert "| target | ratio |" in result.stdout
+    assert "WRONG" not in result.stdout and "ERROR" not in result.stdout
+
+
 def test_dispatch_comparison_runs_on_two_folders(tmp_path):
     out = tmp_path / "ab.json"
     script = ROOT / "benchmarks" / "dispatch_ab.py"
