@@ -174,3 +174,42 @@ def test_numba_disable_jit_gives_the_same_numbers(tmp_path):
     np.testing.assert_allclose(loss.item(), e.sum(), rtol=1e-5)
     np.testing.assert_allclose(a.grad.data, e @ bv.T, rtol=1e-5)
     np.testing.assert_allclose(b.grad.data, av.T @ e, rtol=1e-5)
+
+
+BODY = '''
+from minigrad.kernels.loops import item_loops, per_item
+
+
+@per_item
+def _double(i, x, y):
+    y[i] = {factor} * x[i]
+
+
+DOUBLE = item_loops(_double, 1 << 30)
+'''
+RUN_BODY = """
+import sys
+import numpy as np
+sys.path.insert(0, {folder!r})
+from body import DOUBLE
+x, y = np.arange(3.0), np.zeros(3)
+DOUBLE.serial(3, x, y)
+print(y.tolist())
+"""
+
+
+def test_a_changed_loop_body_is_compiled_again_not_taken_from_the_cache(tmp_path):
+    """The loops of item_loops are defined in loops.py and cached under it; a body from another file must
+    still be recompiled when that file changes (after an edit or a git pull), not run from the stale cache."""
+    folder, cache = tmp_path / "module", tmp_path / "cache"
+    folder.mkdir()
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(REPO))
+    results = []
+    for factor in (2.0, 3.0):
+        (folder / "body.py").write_text(BODY.format(factor=factor))
+        out = subprocess.run([sys.executable, "-c", RUN_BODY.format(folder=str(folder))], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        results.append(out.stdout.strip())
+    assert any(cache.rglob("*.nbi")), "the loops were not cached, so this test would prove nothing"
+    assert results == ["[0.0, 2.0, 4.0]", "[0.0, 3.0, 6.0]"]

@@ -50,7 +50,8 @@ compiled for each dtype. With ``NUMBA_DISABLE_JIT=1`` the same choice is made in
 :func:`isinstance`.
 
 Numba's on-disk cache does not track imports: after editing this file, delete the ``__pycache__`` entries
-of the kernels that use it (``minigrad/kernels/__pycache__/elementwise*.nb*``), or they keep the old code.
+of the elementwise kernels (``minigrad/kernels/__pycache__/elementwise*.nb*``), or they keep the old code.
+The row kernels' loops (softmax, layer norm) notice a change here by themselves (``loops.item_loops``).
 """
 
 import math

@@ -13,7 +13,10 @@ of threads: a kernel that accumulates across items (the weight gradient of layer
 sums the items' results afterwards, never per thread.
 """
 
+import inspect
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 from numba import njit, prange
@@ -76,21 +79,35 @@ class Kernels(NamedTuple):
     parallel_from: int
 
 
+def source_stamp(*files: str) -> int:
+    """A checksum of the source ``files``, for a loop to carry as a constant (see :func:`item_loops`)."""
+    return zlib.crc32(b"".join(Path(file).read_bytes() for file in files))
+
+
 def item_loops(body: Callable, parallel_from: int, fastmath: frozenset = frozenset()) -> Kernels:
     """Loops calling ``body(i, *arrays)`` for every ``i`` in ``range(n)``: ``kernels.serial(n, *arrays)``.
 
     ``body`` is a :func:`per_item` function that reads and writes item ``i`` of the arrays (row ``i`` of a
     matrix, say) and nothing another item writes.
+
+    The loops are compiled with ``body`` inside them, and cached on disk. Numba keys that cache on this file
+    and on the loops' constants, not on the file that defines ``body``: after an edit there (or a ``git
+    pull`` that changes it), the cache would go on running the old ``body``. So the loops carry a checksum
+    of ``body``'s file and of ``fastmath.py`` as a constant (they return it): a change to either is a new key,
+    and the loops are compiled afresh.
     """
+    stamp = source_stamp(inspect.getfile(body), str(Path(__file__).with_name("fastmath.py")))
 
     def serial(n, *arrays):
         for i in range(n):
             body(i, *arrays)
+        return stamp
 
     def parallel(n, *arrays):
         for i in prange(n):
             item = i  # a copy: Numba refuses an inlined callee that might overwrite the prange index
             body(item, *arrays)
+        return stamp
 
     serial, parallel = jit(serial, fastmath=fastmath), jit(parallel, parallel=True, fastmath=fastmath)
     return Kernels(serial, parallel, parallel_from)
