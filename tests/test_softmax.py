@@ -252,6 +252,29 @@ def test_parallel_kernels_agree_with_the_serial_ones():
         kernels.cross_entropy_backward(x, target, -100, 0.1, *serial[1:], row_grad, parallel=False))
 
 
+@pytest.mark.parametrize("length, keys", [(5, 5), (5, 3), (3, 5)])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_causal_softmax_kernels_equal_the_masked_softmax_and_never_read_the_future(length, keys, dtype):
+    """Rows of 4 blocks of ``length`` queries (batch x heads, or a group of query heads stacked); row i is
+    query position i % length. The scores a query may not see are NaN here: they must not leak in."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4 * length, keys)).astype(dtype) * 5
+    g = rng.standard_normal(x.shape).astype(dtype)
+    future = np.arange(keys)[None, :] > (np.arange(len(x)) % length)[:, None]
+    want_y = kernels.attention_softmax_forward(np.where(future, -np.inf, x).astype(dtype))
+    want_grad = kernels.softmax_backward(want_y, g)
+    for parallel in (False, True):
+        y = kernels.causal_softmax_forward(np.where(future, np.nan, x).astype(dtype), length, parallel)
+        np.testing.assert_allclose(y, want_y, **tolerance(dtype))
+        grad = kernels.causal_softmax_backward(y, np.where(future, np.nan, g).astype(dtype), length, parallel)
+        np.testing.assert_allclose(grad, want_grad, **tolerance(dtype))
+        in_place = np.where(future, np.nan, x).astype(dtype)
+        kernels.causal_softmax_forward(in_place, length, parallel, out=in_place)
+        np.testing.assert_array_equal(in_place, y)
+    np.testing.assert_array_equal(kernels.causal_softmax_forward(x, length, True),
+                                  kernels.causal_softmax_forward(x, length, False))
+
+
 # --- errors that teach --------------------------------------------------------------------------------------
 
 def test_integer_logits_are_refused():

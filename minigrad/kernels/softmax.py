@@ -9,9 +9,16 @@ subtracted from every :math:`x_k`, so each kernel first finds the row maximum :m
 underflow to 0 either.
 
 Sums are accumulated in float64 whatever the input dtype (a row of 50,000 float32 terms would otherwise
-lose about four digits). ``math.exp`` is a scalar libm call inside Numba (no SVML), and it is where these
-kernels spend their time; the exponent is computed in the input's dtype so that float32 rows call the
-faster single-precision ``expf``.
+lose about four digits).
+
+Speed. The time goes into the exponentials and into reading each row several times. The exponential is
+:func:`minigrad.kernels.fastmath.exp`: plain float arithmetic that compiles to vector code (libm's
+``math.exp`` is one scalar call per element), within about 1 ulp in float32 and exactly libm's in float64.
+A loop that only writes (``out_j = e^{x_j - m}``) vectorises as it is. A loop that sums vectorises only if
+its additions may be reordered (``reassoc``): the partial sums then depend on the CPU's vector width, but
+they are float64 sums of float32 terms, so the orders differ around the 16th digit and the float32 result
+rounds the same. The row maximum ignores NaN (``nnan``) so that it can use the CPU's vector maximum; a NaN
+in the row still makes ``row - max`` NaN and so the whole row NaN.
 
 Each operation is written for row ``i`` of its arrays (``_softmax(i, x, y)``...);
 :func:`~minigrad.kernels.loops.item_loops` makes the serial and the parallel loop over the rows, and the
@@ -22,30 +29,55 @@ import math
 
 import numpy as np
 
-from minigrad.kernels.loops import EXPENSIVE, choose, item_loops, jit, per_item
+from minigrad.kernels.fastmath import exp
+from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, item_loops, jit, per_item
 
 # --- one row ------------------------------------------------------------------------------------------
 
-@jit
+@jit(fastmath=frozenset({"nnan", "nsz"}))
 def _row_max(row):
     """The largest element of ``row`` (-inf for an empty row). NaNs are skipped here but reappear in
     ``row - max``, so a row containing NaN still gives NaN everywhere, as in PyTorch."""
-    biggest = -np.inf
-    for value in row:
-        if value > biggest:
-            biggest = value
-    return row.dtype.type(biggest)
+    biggest = row.dtype.type(-np.inf)
+    for j in range(row.size):
+        biggest = row[j] if row[j] > biggest else biggest
+    return biggest
 
 
-@jit
-def _softmax_row(row, out, biggest):
+@jit(fastmath=REASSOCIATE)
+def _row_sum(row):
     total = 0.0
     for j in range(row.size):
-        e = math.exp(row[j] - biggest)
-        out[j] = e
-        total += e
-    scale = 1.0 / total
-    for j in range(row.size):
+        total += row[j]
+    return total
+
+
+@jit(fastmath=REASSOCIATE)
+def _row_dot(a, b):
+    total = 0.0
+    for j in range(a.size):
+        total += np.float64(a[j]) * b[j]
+    return total
+
+
+@jit(fastmath=CONTRACT)
+def _exp_shifted(row, shift, out):
+    """``out_j = exp(row_j - shift)``. ``out`` may be ``row`` itself: LLVM guards a loop over two arrays with
+    a check that they do not overlap and falls back to scalar code when they do, so the in-place case gets
+    a loop of its own that reads and writes one array."""
+    if out.ctypes.data == row.ctypes.data:
+        for j in range(out.size):
+            out[j] = exp(out[j] - shift)
+    else:
+        for j in range(out.size):
+            out[j] = exp(row[j] - shift)
+
+
+@jit(fastmath=CONTRACT)
+def _softmax_row(row, out, biggest):
+    _exp_shifted(row, biggest, out)
+    scale = out.dtype.type(1.0 / _row_sum(out))
+    for j in range(out.size):
         out[j] *= scale
 
 
@@ -66,30 +98,41 @@ def _attention_softmax(i, x, y):
 
 
 @per_item
-def _softmax_backward(i, ys, gs, grads):
+def _causal_softmax(i, x, length, y):
+    # Row i is query position i % length, which may look at keys 0 .. i % length (PyTorch's is_causal: the
+    # mask aligned at the top left). The keys it may not see are never read: their weights are 0.
+    visible = min(i % length + 1, x.shape[1])
+    _softmax_row(x[i, :visible], y[i, :visible], _row_max(x[i, :visible]))
+    y[i, visible:] = 0.0
+
+
+@jit
+def _softmax_backward_row(y, g, out):
     # dL/dx_j = y_j (g_j - sum_k g_k y_k)
-    y, g, out = ys[i], gs[i], grads[i]
-    dot = 0.0
-    for j in range(y.size):
-        dot += g[j] * y[j]
+    dot = y.dtype.type(_row_dot(g, y))
     for j in range(y.size):
         out[j] = y[j] * (g[j] - dot)
 
 
-@jit
-def _log_norm(row, biggest):
-    """log(sum_j exp(row_j - biggest)), in the row's dtype."""
-    total = 0.0
-    for j in range(row.size):
-        total += math.exp(row[j] - biggest)
-    return row.dtype.type(math.log(total))
+@per_item
+def _softmax_backward(i, ys, gs, grads):
+    _softmax_backward_row(ys[i], gs[i], grads[i])
+
+
+@per_item
+def _causal_softmax_backward(i, ys, gs, length, grads):
+    visible = min(i % length + 1, ys.shape[1])
+    _softmax_backward_row(ys[i, :visible], gs[i, :visible], grads[i, :visible])
+    grads[i, visible:] = 0.0
 
 
 @per_item
 def _log_softmax(i, x, y):
+    # The exponentials go into the output first (a loop that only writes, so it vectorises), then are summed.
     row, out = x[i], y[i]
     biggest = _row_max(row)
-    log_norm = _log_norm(row, biggest)
+    _exp_shifted(row, biggest, out)
+    log_norm = row.dtype.type(math.log(_row_sum(out)))
     for j in range(row.size):
         out[j] = (row[j] - biggest) - log_norm
 
@@ -98,11 +141,9 @@ def _log_softmax(i, x, y):
 def _log_softmax_backward(i, ys, gs, grads):
     # dL/dx_j = g_j - softmax_j sum_k g_k, and softmax_j = exp(y_j)
     y, g, out = ys[i], gs[i], grads[i]
-    total = 0.0
+    total = y.dtype.type(_row_sum(g))
     for j in range(y.size):
-        total += g[j]
-    for j in range(y.size):
-        out[j] = g[j] - math.exp(y[j]) * total
+        out[j] = g[j] - exp(y[j]) * total
 
 
 @jit
@@ -118,7 +159,7 @@ def _cross_entropy_row(row, target, smoothing):
     shifted_sum = 0.0
     for j in range(row.size):
         shifted = row[j] - biggest
-        total += math.exp(shifted)
+        total += exp(shifted)
         shifted_sum += shifted
     log_norm = math.log(total)
     loss = (1.0 - smoothing) * (log_norm - (row[target] - biggest))
@@ -127,12 +168,12 @@ def _cross_entropy_row(row, target, smoothing):
     return loss, biggest, log_norm
 
 
-@jit
+@jit(fastmath=CONTRACT)
 def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale, out):
     # dL/dx_j = scale * (softmax_j - (1 - smoothing) [j == target] - smoothing / n)
-    uniform = smoothing / row.size
+    uniform = row.dtype.type(smoothing / row.size)
     for j in range(row.size):
-        out[j] = scale * (math.exp((row[j] - biggest) - log_norm) - uniform)
+        out[j] = scale * (exp((row[j] - biggest) - log_norm) - uniform)
     out[target] -= scale * (1.0 - smoothing)
 
 
@@ -158,6 +199,8 @@ def _cross_entropy_backward(i, x, target, ignore_index, smoothing, row_max, log_
 # (minigrad/kernels/loops.py has the measurements).
 SOFTMAX, SOFTMAX_BACKWARD = item_loops(_softmax, EXPENSIVE), item_loops(_softmax_backward, EXPENSIVE)
 ATTENTION_SOFTMAX = item_loops(_attention_softmax, EXPENSIVE)
+CAUSAL_SOFTMAX = item_loops(_causal_softmax, EXPENSIVE)
+CAUSAL_SOFTMAX_BACKWARD = item_loops(_causal_softmax_backward, EXPENSIVE)
 LOG_SOFTMAX = item_loops(_log_softmax, EXPENSIVE)
 LOG_SOFTMAX_BACKWARD = item_loops(_log_softmax_backward, EXPENSIVE)
 CROSS_ENTROPY = item_loops(_cross_entropy, EXPENSIVE)
@@ -195,6 +238,24 @@ def attention_softmax_forward(x: np.ndarray, parallel: bool | None = None, out: 
     ``x`` itself: each element is read before it is written."""
     out = np.empty_like(x) if out is None else out
     _run(ATTENTION_SOFTMAX, x, parallel, out)
+    return out
+
+
+def causal_softmax_forward(x: np.ndarray, length: int, parallel: bool | None = None,
+                           out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax of each row of causal attention scores ``x``: row ``i`` is query position ``i % length`` and
+    covers only keys ``0 .. i % length``; the rest of the row is set to 0 without being read. ``out`` may be
+    ``x`` itself."""
+    out = np.empty_like(x) if out is None else out
+    _run(CAUSAL_SOFTMAX, x, parallel, length, out)
+    return out
+
+
+def causal_softmax_backward(y: np.ndarray, g: np.ndarray, length: int, parallel: bool | None = None
+                            ) -> np.ndarray:
+    """Gradient of :func:`causal_softmax_forward` given its output ``y`` and the output's gradient ``g``."""
+    out = np.empty_like(y)
+    _run(CAUSAL_SOFTMAX_BACKWARD, y, parallel, g, length, out)
     return out
 
 

@@ -27,7 +27,6 @@ than 0/0 = NaN, which would then poison every gradient it touches. PyTorch 2.13 
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -77,8 +76,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         grad_kept = np.matmul(g, v.swapaxes(-1, -2))
         grad_probs = grad_kept if dropped is None else grad_kept * dropped
         rows = probs.shape[-1]
-        grad_scores = kernels.softmax_backward(probs.reshape(-1, rows), np.ascontiguousarray(
-            grad_probs, dtype=probs.dtype).reshape(-1, rows)).reshape(probs.shape)
+        probs_2d = probs.reshape(-1, rows)
+        grad_2d = np.ascontiguousarray(grad_probs, dtype=probs.dtype).reshape(-1, rows)
+        if is_causal:
+            grad_scores = kernels.causal_softmax_backward(probs_2d, grad_2d, probs.shape[-2] // group)
+        else:
+            grad_scores = kernels.softmax_backward(probs_2d, grad_2d)
+        grad_scores = grad_scores.reshape(probs.shape)
         grad_q = _ungrouped(np.matmul(grad_scores, k), group) * query.dtype.type(scale)
         grad_k = np.matmul(grad_scores.swapaxes(-1, -2), q)
         grad_v = np.matmul(kept.swapaxes(-1, -2), g)
@@ -107,15 +111,17 @@ def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool, gro
     """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros. With grouped
     queries (``group`` > 1, see :func:`_grouped`), row r of the scores is query position r % L."""
     scores = np.matmul(q, k.swapaxes(-1, -2))
-    if is_causal:
-        scores += _causal_bias(scores.shape[-2] // group, scores.shape[-1], scores.dtype, group)
-    elif attn_mask is not None:
+    rows = scores.shape[-1]
+    if is_causal:  # the kernel never reads the scores a query may not see
+        kernels.causal_softmax_forward(scores.reshape(-1, rows), scores.shape[-2] // group,
+                                       out=scores.reshape(-1, rows))
+        return scores
+    if attn_mask is not None:
         bias = _bias(attn_mask, scores.dtype)
         if np.broadcast_shapes(bias.shape, scores.shape) == scores.shape:
             scores += bias
         else:  # the mask has batch dimensions the queries and keys lack
             scores = np.ascontiguousarray(scores + bias)
-    rows = scores.shape[-1]
     kernels.attention_softmax_forward(scores.reshape(-1, rows), out=scores.reshape(-1, rows))
     return scores
 
@@ -133,16 +139,6 @@ def _bias(attn_mask, dtype: np.dtype) -> np.ndarray:
     if mask.dtype == np.bool_:
         return np.where(mask, dtype.type(0), dtype.type(-np.inf))
     return mask.astype(dtype, copy=False)
-
-
-@functools.lru_cache(maxsize=64)
-def _causal_bias(rows: int, columns: int, dtype: np.dtype, group: int = 1) -> np.ndarray:
-    """0 on and below the diagonal, -inf above it, repeated ``group`` times down the rows (read-only: it
-    is shared between calls)."""
-    future = np.arange(columns)[None, :] > np.tile(np.arange(rows), group)[:, None]
-    bias = np.where(future, dtype.type(-np.inf), dtype.type(0))
-    bias.setflags(write=False)
-    return bias
 
 
 # --- grouped-query attention: each key/value head serves `group` query heads --------------------------------
