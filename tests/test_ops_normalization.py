@@ -216,6 +216,36 @@ def test_batch_norm_float32_and_empty_batch_in_eval():
     assert empty.shape == (0, 3)
 
 
+def test_batch_norm_float32_matches_float64_with_a_large_mean_and_every_thread_count_agrees():
+    """Channels with mean 1e4 and spread 1, in float32 (the statistics' shifted one-pass sums keep the
+    variance); forward and every gradient as the float64 computation gives them. The row kernels give the
+    same bits serial and parallel."""
+    rng = np.random.default_rng(9)
+    x64, g64 = 1e4 + rng.standard_normal((16, 3, 6, 7)), rng.standard_normal((16, 3, 6, 7))
+    x64, w64, b64, g64 = (a.astype(np.float32).astype(np.float64)  # the same numbers in both dtypes
+                          for a in (x64, rng.standard_normal(3), rng.standard_normal(3), g64))
+    results = {}
+    for dtype in (np.float32, np.float64):
+        x, w, b = (minigrad.tensor(a.astype(dtype), requires_grad=True) for a in (x64, w64, b64))
+        out = batch_norm(x, None, None, w, b, training=True)
+        out.backward(minigrad.tensor(g64.astype(dtype)))
+        results[dtype] = [t.astype(np.float64) for t in (out.data, x.grad.data, w.grad.data, b.grad.data)]
+    batch_mean, batch_var = x64.mean(axis=(0, 2, 3)), x64.var(axis=(0, 2, 3))
+    expected = batch_norm_reference(x64, batch_mean, batch_var, w64, b64)
+    np.testing.assert_allclose(results[np.float64][0], expected, rtol=1e-9, atol=1e-9)
+    for got, want, atol in zip(results[np.float32], results[np.float64], (2e-5, 2e-5, 2e-3, 2e-4)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=atol)
+
+    rows, g = x64.astype(np.float32).reshape(48, 42), g64.astype(np.float32).reshape(48, 42)
+    mean, scale, offset = (rng.standard_normal(48) for _ in range(3))
+    for run in (lambda parallel: kernels.row_sums(rows, mean, parallel),
+                lambda parallel: kernels.grad_row_sums(g, rows, mean, parallel),
+                lambda parallel: [kernels.affine_rows(rows, mean, scale, offset, parallel)],
+                lambda parallel: [kernels.input_grad_rows(g, rows, mean, scale, offset, mean, parallel)]):
+        for serial, parallel in zip(run(False), run(True)):
+            np.testing.assert_array_equal(serial, parallel)
+
+
 def test_batch_norm_errors():
     x = minigrad.randn(4, 3, 5)
     with pytest.raises(ShapeError, match=r"batch_norm\(\): running_mean .*\(3,\) .*\(4, 3, 5\).* \(2,\)"):

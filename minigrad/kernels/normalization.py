@@ -27,6 +27,12 @@ row's input gradient is
 (derived in the ops module); RMS norm drops the middle term. Two dot products per row, then one pass
 writing the gradient — no intermediate arrays. ``dw = sum over rows of g * x_hat`` and ``db = sum of g``
 are accumulated per *chunk* of rows in float64, and the chunks summed afterwards (see :data:`CHUNKS`).
+
+**Batch norm** shares its statistics across rows instead: viewed as (N·C, L) — one row per channel of one
+sample, L its spatial positions — the rows of channel c are rows c, C + c, 2C + c, ... The kernels here
+work row by row (sums for the statistics, then one pass applying them); ``minigrad/ops/normalization.py``
+adds the N rows of each channel together in a fixed order, so the result does not depend on the threads.
+The statistics come from one pass shifted by the channel's first value, for the reason above.
 """
 
 import math
@@ -137,3 +143,85 @@ def norm_backward(x: np.ndarray, g: np.ndarray, weight: np.ndarray, mean: np.nda
         run = choose(BACKWARD, x.size, chunks, parallel)
         run(chunks, x, g, weight, mean, rstd, center, out, dw, db)
     return out, dw.sum(axis=0), db.sum(axis=0)
+
+
+# --- batch norm: one row per (sample, channel) ------------------------------------------------------------
+
+@per_item
+def _shifted_sums(i, x, shift, s1, s2):
+    row, k = x[i], shift[i]
+    total = 0.0
+    squares = 0.0
+    for j in range(row.size):
+        d = np.float64(row[j]) - k
+        total += d
+        squares += d * d
+    s1[i], s2[i] = total, squares
+
+
+@per_item
+def _grad_sums(i, g, x, mean, g_sum, gx_sum):
+    row, grad, m = x[i], g[i], mean[i]
+    total = 0.0
+    products = 0.0
+    for j in range(row.size):
+        total += grad[j]
+        products += np.float64(grad[j]) * (np.float64(row[j]) - m)
+    g_sum[i], gx_sum[i] = total, products
+
+
+@per_item
+def _affine(i, x, center, scale, offset, out):
+    row, m, a, b = x[i], center[i], scale[i], offset[i]
+    for j in range(row.size):
+        out[i, j] = (np.float64(row[j]) - m) * a + b
+
+
+@per_item
+def _input_grad(i, g, x, mean, g_scale, x_scale, offset, out):
+    grad, row, m, a, b, c = g[i], x[i], mean[i], g_scale[i], x_scale[i], offset[i]
+    for j in range(row.size):
+        out[i, j] = np.float64(grad[j]) * a + (np.float64(row[j]) - m) * b + c
+
+
+SHIFTED_SUMS = item_loops(_shifted_sums, TRANSCENDENTAL, fastmath=REASSOCIATE)
+GRAD_SUMS = item_loops(_grad_sums, TRANSCENDENTAL, fastmath=REASSOCIATE)
+AFFINE = item_loops(_affine, TRANSCENDENTAL, fastmath=REASSOCIATE)
+INPUT_GRAD = item_loops(_input_grad, TRANSCENDENTAL, fastmath=REASSOCIATE)
+
+
+def _run(kernels, x: np.ndarray, parallel: bool | None, *arrays) -> None:
+    if x.size:
+        choose(kernels, x.size, x.shape[0], parallel)(x.shape[0], *arrays)
+
+
+def row_sums(x: np.ndarray, shift: np.ndarray, parallel: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``x`` (rows, L): the float64 sums of ``x - shift`` and of its square (``shift`` per row)."""
+    s1, s2 = np.zeros(x.shape[0]), np.zeros(x.shape[0])
+    _run(SHIFTED_SUMS, x, parallel, x, shift, s1, s2)
+    return s1, s2
+
+
+def grad_row_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray, parallel: bool | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the float64 sums of ``g`` and of ``g * (x - mean)`` (``mean`` per row)."""
+    g_sum, gx_sum = np.zeros(x.shape[0]), np.zeros(x.shape[0])
+    _run(GRAD_SUMS, x, parallel, g, x, mean, g_sum, gx_sum)
+    return g_sum, gx_sum
+
+
+def affine_rows(x: np.ndarray, center: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+                parallel: bool | None = None) -> np.ndarray:
+    """``(x - center) * scale + offset`` with float64 factors given per row, in ``x``'s dtype."""
+    out = np.empty_like(x)
+    _run(AFFINE, x, parallel, x, center, scale, offset, out)
+    return out
+
+
+def input_grad_rows(g: np.ndarray, x: np.ndarray, mean: np.ndarray, g_scale: np.ndarray,
+                    x_scale: np.ndarray, offset: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+    """``g * g_scale + (x - mean) * x_scale + offset`` with float64 factors given per row, in ``x``'s dtype:
+    batch norm's input gradient in training mode."""
+    out = np.empty_like(x)
+    _run(INPUT_GRAD, x, parallel, g, x, mean, g_scale, x_scale, offset, out)
+    return out

@@ -183,8 +183,9 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
     Gradient in training mode: the batch statistics depend on every input, so
     :math:`\partial L/\partial x = w\,r\,(g - \bar g - \hat x\,\overline{g\hat x})` per channel (the
     layer-norm formula of the module docstring, means over the channel's :math:`k` values); in evaluation
-    mode it is simply :math:`g\,w\,r`. Computed with NumPy: the reductions are across rows here, which
-    NumPy's vectorised sums handle well. ``momentum=None`` (a cumulative average) is not supported by
+    mode it is simply :math:`g\,w\,r`. The kernels (``minigrad/kernels/normalization.py``) read each channel
+    of each sample as one row: two passes forward (sums, then the normalisation) and two backward.
+    ``momentum=None`` (a cumulative average) is not supported by
     ``F.batch_norm`` in PyTorch either.
     """
     require_float("batch_norm", input)
@@ -197,19 +198,27 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
     var_array = _channel_buffer("running_var", running_var, channels, input.shape)
     _check_parameter("batch_norm", "weight", weight, (channels,), input, "one value per channel")
     _check_parameter("batch_norm", "bias", bias, (channels,), input, "one value per channel")
-    axes = (0, *range(2, input.ndim))
+    n = input.shape[0]
     count = input.numel() // channels if channels else 0
-    per_channel = (1, channels) + (1,) * (input.ndim - 2)
-    x = input.data
+    # row n*C + c holds channel c of sample n
+    rows = np.ascontiguousarray(input.data).reshape(n * channels, math.prod(input.shape[2:]))
+
+    def per_row(values: np.ndarray) -> np.ndarray:  # one value per channel -> one per row
+        return np.tile(values, n)
+
+    def channel_totals(values: np.ndarray) -> np.ndarray:  # per row -> per channel, summed in a fixed order
+        return values.reshape(n, channels).sum(axis=0)
 
     if training:
         if count <= 1:
             raise ValueError(f"batch_norm(): training needs more than 1 value per channel to compute a "
                              f"variance, but the input of shape {shape_str(input.shape)} has {count}. Use a "
                              "larger batch, or evaluation mode (training=False).")
-        mean = x.mean(axis=axes, dtype=np.float64)
-        centered = x - mean.astype(x.dtype).reshape(per_channel)
-        var = np.mean(np.square(centered, dtype=np.float64), axis=axes)
+        shift = rows[:channels, 0].astype(np.float64)  # each channel's first value (see the kernels)
+        s1, s2 = kernels.row_sums(rows, per_row(shift))
+        mean_shift, mean_square = channel_totals(s1) / count, channel_totals(s2) / count
+        mean = shift + mean_shift
+        var = np.maximum(mean_square - mean_shift * mean_shift, 0.0)
         if mean_array is not None:
             _update_running(running_mean, mean_array, mean, momentum)
         if var_array is not None:
@@ -218,28 +227,28 @@ def batch_norm(input: Tensor, running_mean, running_var, weight: Tensor | None =
         if mean_array is None or var_array is None:
             raise ValueError("batch_norm(): evaluation mode (training=False) normalises with running_mean "
                              "and running_var, but one of them is None. Pass both, or use training=True.")
-        centered = x - mean_array.astype(x.dtype).reshape(per_channel)
-        var = var_array.astype(np.float64)
-    rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(per_channel)
-    x_hat = centered * rstd
-    w = np.ones(per_channel, x.dtype) if weight is None else weight.data.reshape(per_channel)
-    out = x_hat * w if bias is None else x_hat * w + bias.data.reshape(per_channel)
+        mean, var = mean_array.astype(np.float64), var_array.astype(np.float64)
+    rstd = 1.0 / np.sqrt(var + eps)
+    w = np.ones(channels) if weight is None else weight.data.astype(np.float64)
+    b = np.zeros(channels) if bias is None else bias.data.astype(np.float64)
+    out = kernels.affine_rows(rows, per_row(mean), per_row(rstd * w), per_row(b)).reshape(input.shape)
     params = [p for p in (weight, bias) if p is not None]
 
     def backward(g):
-        grads = []
-        g_sum = g.sum(axis=axes, dtype=np.float64)
-        gx_sum = np.sum(g * x_hat, axis=axes, dtype=np.float64)
+        g = np.ascontiguousarray(g, dtype=rows.dtype).reshape(rows.shape)
+        g_sums, centered_sums = kernels.grad_row_sums(g, rows, per_row(mean))
+        g_sum, gx_sum = channel_totals(g_sums), channel_totals(centered_sums) * rstd  # sum g, sum g x_hat
         if training:
-            dx = (g - (g_sum / count).astype(x.dtype).reshape(per_channel)
-                  - x_hat * (gx_sum / count).astype(x.dtype).reshape(per_channel)) * (w * rstd)
+            dx = kernels.input_grad_rows(g, rows, per_row(mean), per_row(w * rstd),
+                                         per_row(-w * rstd * rstd * gx_sum / count),
+                                         per_row(-w * rstd * g_sum / count))
         else:
-            dx = g * (w * rstd)
-        grads.append(dx)
+            dx = kernels.affine_rows(g, np.zeros(len(rows)), per_row(w * rstd), np.zeros(len(rows)))
+        grads = [dx.reshape(input.shape)]
         if weight is not None:
-            grads.append(gx_sum.astype(x.dtype))
+            grads.append(gx_sum.astype(rows.dtype))
         if bias is not None:
-            grads.append(g_sum.astype(x.dtype))
+            grads.append(g_sum.astype(rows.dtype))
         return tuple(grads)
 
     return make_result(out, (input, *params), backward, "NativeBatchNormBackward")
