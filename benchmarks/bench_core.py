@@ -77,6 +77,7 @@ MATMUL_VS_NUMPY = 0.95
 FLOOR_FRACTION = 0.8
 VS_TORCH = 1.0
 VS_TORCH_OPS = ("exp", "tanh", "gelu", "gelu_tanh")
+ROWS_VS_TORCH = ("softmax(dim=-1)", "log_softmax(dim=-1)", "layer_norm", "sum(dim=1)")
 BUSY_CORES = 0.1  # above this much CPU taken by other processes during a work item, warn
 QUOTED_TORCH_ADD_US = {FORWARD: 3.7, FORWARD_GRAD: 5.7}  # the issue's numbers for this machine class
 
@@ -330,18 +331,39 @@ def numpy_softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def rows_work(shape: tuple[int, int], torch) -> list[Work]:
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape, dtype=np.float32)
+def numpy_log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def numpy_layer_norm(x: np.ndarray) -> np.ndarray:
+    centered = x - x.mean(axis=-1, keepdims=True)
+    return centered / np.sqrt((centered * centered).mean(axis=-1, keepdims=True) + np.float32(1e-5))
+
+
+def rows_ops(torch) -> dict[str, dict[str, Callable]]:
+    """Each row op on every side (layer norm without weight and bias: the same arithmetic on every side)."""
+    import minigrad.nn.functional as F
+
     ops = {
         "sum(dim=1)": {"minigrad": lambda t: t.sum(dim=1), "numpy": lambda a: a.sum(axis=1)},
         "softmax(dim=-1)": {"minigrad": lambda t: t.softmax(dim=-1), "numpy": numpy_softmax},
+        "log_softmax(dim=-1)": {"minigrad": lambda t: t.log_softmax(dim=-1), "numpy": numpy_log_softmax},
+        "layer_norm": {"minigrad": lambda t: F.layer_norm(t, t.shape[-1:]), "numpy": numpy_layer_norm},
     }
     if torch is not None:
         ops["sum(dim=1)"]["torch"] = lambda t: t.sum(dim=1)
         ops["softmax(dim=-1)"]["torch"] = lambda t: torch.softmax(t, dim=-1)
+        ops["log_softmax(dim=-1)"]["torch"] = lambda t: torch.log_softmax(t, dim=-1)
+        ops["layer_norm"]["torch"] = lambda t: torch.nn.functional.layer_norm(t, t.shape[-1:])
+    return ops
+
+
+def rows_work(shape: tuple[int, int], torch) -> list[Work]:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape, dtype=np.float32)
     works = []
-    for name, by_side in ops.items():
+    for name, by_side in rows_ops(torch).items():
         for variant in (FORWARD, FORWARD_BACKWARD):
             seed = rng.standard_normal(shape[:1] if name.startswith("sum") else shape, dtype=np.float32)
             works.append(Work("rows", name, variant, list(shape), x.size,
@@ -601,6 +623,13 @@ def evaluate_targets(results: dict) -> list[dict]:
         ratio, why = ratio_of(entry, "minigrad", "torch")
         targets.append(target(f"{ELEMENTWISE[op]} on {n:,}: vs PyTorch", ratio, why, VS_TORCH,
                               "PyTorch time / minigrad time", [entry]))
+    shape = list(results["sizes"]["rows"])
+    for op in ROWS_VS_TORCH:
+        for variant in (FORWARD, FORWARD_BACKWARD):
+            entry = find(results, "rows", op, variant, shape)
+            ratio, why = ratio_of(entry, "minigrad", "torch")
+            targets.append(target(f"{op} over the rows of {shape[0]} x {shape[1]} ({variant}): vs PyTorch",
+                                  ratio, why, VS_TORCH, "PyTorch time / minigrad time", [entry]))
     for variant, quoted in QUOTED_TORCH_ADD_US.items():
         entry = find(results, "dispatch", "a + b", variant, 1)
         ratio, why = ratio_of(entry, "minigrad", "torch")

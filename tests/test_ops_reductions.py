@@ -7,6 +7,7 @@ edge cases where PyTorch has a definite answer: empty tensors, ties, 0-d tensors
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -69,6 +70,27 @@ def test_reduction_functions_and_methods_agree():
     x = minigrad.tensor(np.arange(12.0).reshape(3, 4), dtype=minigrad.float64)
     for name in ("sum", "mean", "var"):
         np.testing.assert_array_equal(getattr(minigrad, name)(x, 1).data, getattr(x, name)(1).data)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_sum_over_the_last_dim_runs_the_row_kernel_in_float64(dtype):
+    """From ROW_SUM.parallel_from elements, a sum over the last dim goes to the row kernel: each row summed in
+    float64 and rounded once, so a float32 result is the exact sum to within one float32 rounding; serial
+    and parallel alike; keepdim and the gradient as for every other sum."""
+    from minigrad.kernels import reductions
+
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((3, 40, reductions.ROW_SUM.parallel_from // 100)) + 0.5).astype(dtype)
+    exact = np.array([math.fsum(row) for row in x.astype(np.float64).reshape(-1, x.shape[-1])]).reshape(3, 40)
+    t = minigrad.tensor(x, requires_grad=True)
+    out = t.sum(dim=-1, keepdim=True)
+    assert out.shape == (3, 40, 1) and out.dtype == dtype
+    np.testing.assert_allclose(out.data[..., 0], exact, rtol=np.finfo(np.float32).eps if dtype == np.float32
+                               else 1e-13, atol=0)
+    rows = x.reshape(-1, x.shape[-1])
+    np.testing.assert_array_equal(reductions.sum_rows(rows, parallel=True), reductions.sum_rows(rows, False))
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad.data, np.ones_like(x))
 
 
 def test_sum_of_integers_and_bools_is_int64():

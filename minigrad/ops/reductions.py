@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import ShapeError, shape_str
+from minigrad.kernels import reductions as kernels
 from minigrad.ops.common import Dim, normalize_dims, require_float
 
 # ``x.max(dim=1)`` returns both, like PyTorch's ``torch.return_types.max``.
@@ -34,11 +35,21 @@ def _count(shape: tuple[int, ...], dims: tuple[int, ...]) -> int:
     return int(np.prod([shape[d] for d in dims], dtype=np.int64))
 
 
+def _rows_on_every_core(x: Tensor, dims: tuple[int, ...]) -> bool:
+    """Whether a sum over ``dims`` is one over the last dim of a float array large enough for the parallel
+    row kernel to pay (NumPy's sum runs on one thread)."""
+    return (x.ndim >= 2 and dims == (x.ndim - 1,) and x.dtype.kind == "f" and x.data.flags.c_contiguous
+            and x.data.size >= kernels.ROW_SUM.parallel_from)
+
+
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Sum over ``dim`` (all dims when None). Integer and bool tensors sum to int64, as in PyTorch."""
     dims = normalize_dims("sum", dim, x.ndim, x.shape)
-    dtype = None if x.dtype.kind == "f" else np.int64
-    out = np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim, dtype=dtype))
+    if _rows_on_every_core(x, dims):
+        out = kernels.sum_rows(x.data.reshape(-1, x.shape[-1])).reshape(x.shape[:-1] + (1,) * keepdim)
+    else:
+        dtype = None if x.dtype.kind == "f" else np.int64
+        out = np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim, dtype=dtype))
     return make_result(out, (x,), lambda g: (expand_back(g, x.shape, dims, keepdim),), "SumBackward")
 
 
