@@ -58,8 +58,10 @@ def jit(fn: Callable | None = None, *, parallel: bool = False, fastmath: frozens
     return compile_ if fn is None else compile_(fn)
 
 
-def per_item(fn: Callable, fastmath: frozenset = frozenset(), inline: bool = False) -> Callable:
-    """Mark ``fn``, the work for one item, to be compiled into the loops that call it.
+def per_item(fn: Callable | None = None, *, fastmath: frozenset = frozenset(), inline: bool = False):
+    """Mark ``fn``, the work for one item, to be compiled into the loops that call it; as ``@per_item`` or
+    ``@per_item(fastmath=REASSOCIATE)``. The liberties are the body's own: the loops' ``fastmath`` does not
+    reach into it, so a body that sums must ask for ``REASSOCIATE`` itself to vectorise.
 
     It stays a plain Python function. That matters: the loops are closures over it, and Numba's cache key
     includes the pickled closure variables; a plain function pickles by name, a Numba dispatcher with a
@@ -67,7 +69,8 @@ def per_item(fn: Callable, fastmath: frozenset = frozenset(), inline: bool = Fal
     for the few functions LLVM would otherwise leave as calls inside a loop that should vectorise.
     """
     options = {"fastmath": set(fastmath) or False, "error_model": OPTIONS["error_model"]}
-    return register_jitable(inline="always" if inline else "never", **options)(fn)
+    mark = register_jitable(inline="always" if inline else "never", **options)
+    return mark if fn is None else mark(fn)
 
 
 class Kernels(NamedTuple):

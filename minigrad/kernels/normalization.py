@@ -147,7 +147,7 @@ def norm_backward(x: np.ndarray, g: np.ndarray, weight: np.ndarray, mean: np.nda
 
 # --- batch norm: one row per (sample, channel) ------------------------------------------------------------
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _shifted_sums(i, x, shift, s1, s2):
     row, k = x[i], shift[i]
     total = 0.0
@@ -159,7 +159,7 @@ def _shifted_sums(i, x, shift, s1, s2):
     s1[i], s2[i] = total, squares
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _grad_sums(i, g, x, mean, g_sum, gx_sum):
     row, grad, m = x[i], g[i], mean[i]
     total = 0.0
@@ -170,14 +170,14 @@ def _grad_sums(i, g, x, mean, g_sum, gx_sum):
     g_sum[i], gx_sum[i] = total, products
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _affine(i, x, center, scale, offset, out):
     row, m, a, b = x[i], center[i], scale[i], offset[i]
     for j in range(row.size):
         out[i, j] = (np.float64(row[j]) - m) * a + b
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _input_grad(i, g, x, mean, g_scale, x_scale, offset, out):
     grad, row, m, a, b, c = g[i], x[i], mean[i], g_scale[i], x_scale[i], offset[i]
     for j in range(row.size):

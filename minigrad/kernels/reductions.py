@@ -12,7 +12,7 @@ import numpy as np
 from minigrad.kernels.loops import ARITHMETIC, REASSOCIATE, choose, item_loops, per_item
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _row_sum(i, x, out):
     row = x[i]
     total = 0.0
