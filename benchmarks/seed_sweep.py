@@ -38,6 +38,7 @@ CHAPTERS = {
     "16_gpt2": ["val_loss"],
     "17_modern_transformer": ["final_val"],
     "18_generation": ["val_loss", "greedy_nats", "sampled_nats", "speedup"],
+    "19_bert": ["val_result", "specialisation"],
     "21_vision_transformers": ["test_accuracy", "shifted_accuracy", "train_seconds", "position_gap"],
     "22_clip": ["retrieval", "zero_shot", "final_scale", "best_val_scale", "scale_excess", "fixed_scale_r1",
                 "variance_shares"],
@@ -67,6 +68,9 @@ def run(chapter: str, seed: int, threads: int) -> dict:
               for o in c.get("outputs", []) if o.output_type == "error"]
     report = next(o.text for o in nb.cells[-1].outputs if o.output_type == "stream")
     values = json.loads(report.split("SEED-SWEEP ", 1)[1])
+    for name, value in values.items():  # of a dict, only its numbers (an evaluation may also return arrays)
+        if isinstance(value, dict):
+            values[name] = {key: v for key, v in value.items() if isinstance(v, (int, float))}
     return {"chapter": chapter, "seed": seed, "threads": threads, "seconds": round(seconds, 1),
             "assertions_held": not errors, "errors": errors, **values}
 
