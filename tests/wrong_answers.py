@@ -2156,4 +2156,131 @@ WRONG_ANSWERS: dict[str, dict[int, list[Answer]]] = {
             """,
         ],
     },
+    "23_making_it_fast_exercises": {
+        1: [
+            # ranks the rows by total time: a range (or an op that calls others) counts its insides as its own
+            (
+                """
+                row = max(table, key=lambda r: r.total_time)
+                return row.name, row.kind
+                """,
+                KEEP,
+                KEEP,
+            ),
+            # adds total times: nested operations are counted twice
+            (
+                KEEP,
+                "return sum(r.total_time for r in table if r.kind == kind) / table.wall_time",
+                "return 1.0 - sum(r.total_time for r in table) / table.wall_time",
+            ),
+            # divides by the rows' time instead of the wall time
+            (
+                KEEP,
+                "return sum(r.self_time for r in table if r.kind == kind) / sum(r.self_time for r in table)",
+                KEEP,
+            ),
+            # returns the fraction of the time inside the rows, not outside them
+            (KEEP, KEEP, "return sum(r.self_time for r in table) / table.wall_time"),
+            # returns only the name of the top row
+            ("return max(table, key=lambda r: r.self_time).name", KEEP, KEEP),
+        ],
+        2: [
+            # counts one FLOP per multiply-add (m k n) instead of two
+            ("return m * k * n / (itemsize * (m * k + k * n + m * n))", KEEP),
+            # forgets the bytes of the output
+            ("return 2 * m * k * n / (itemsize * (m * k + k * n))", KEEP),
+            # FLOPs per number moved, not per byte: forgets the itemsize
+            (
+                "return 2 * m * k * n / (m * k + k * n + m * n)",
+                "return flops_per_element / (inputs + outputs)",
+            ),
+            # forgets the output of an elementwise operation
+            (KEEP, "return flops_per_element / (itemsize * inputs)"),
+        ],
+        3: [
+            # adds the two times, as if arithmetic waited for the data and the data for the arithmetic
+            """
+            compute_time = flops / (peak_gflops * 1e9)
+            memory_time = nbytes / (bandwidth_gbs * 1e9)
+            return compute_time + memory_time, ("compute" if compute_time >= memory_time else "memory")
+            """,
+            # takes the smaller of the two times
+            """
+            compute_time = flops / (peak_gflops * 1e9)
+            memory_time = nbytes / (bandwidth_gbs * 1e9)
+            return min(compute_time, memory_time), ("compute" if compute_time >= memory_time else "memory")
+            """,
+            # names the limit the wrong way round
+            """
+            compute_time = flops / (peak_gflops * 1e9)
+            memory_time = nbytes / (bandwidth_gbs * 1e9)
+            return max(compute_time, memory_time), ("memory" if compute_time >= memory_time else "compute")
+            """,
+            # decides by the intensity against bandwidth / peak (the ridge point upside down)
+            """
+            compute_time = flops / (peak_gflops * 1e9)
+            memory_time = nbytes / (bandwidth_gbs * 1e9)
+            limit = "compute" if flops / nbytes >= bandwidth_gbs / peak_gflops else "memory"
+            return max(compute_time, memory_time), limit
+            """,
+            # forgets that GFLOPS and GB/s are billions per second
+            """
+            compute_time = flops / peak_gflops
+            memory_time = nbytes / bandwidth_gbs
+            return max(compute_time, memory_time), ("compute" if compute_time >= memory_time else "memory")
+            """,
+        ],
+        4: [
+            # the textbook formula: exp(x) overflows for large x
+            (
+                """
+                for i in range(x.size):
+                    out[i] = math.log(1.0 + math.exp(x[i]))
+                """,
+                KEEP,
+                KEEP,
+            ),
+            # the derivative of log(1 + e^x) taken as sigmoid(-x)
+            (
+                KEEP,
+                """
+                for i in range(x.size):
+                    e = math.exp(-abs(x[i]))
+                    s = 1.0 / (1.0 + e) if x[i] >= 0 else e / (1.0 + e)
+                    out[i] = grad[i] * (1.0 - s)
+                """,
+                KEEP,
+            ),
+            # forgets to multiply by the incoming gradient
+            (
+                KEEP,
+                """
+                for i in range(x.size):
+                    e = math.exp(-abs(x[i]))
+                    out[i] = 1.0 / (1.0 + e) if x[i] >= 0 else e / (1.0 + e)
+                """,
+                KEEP,
+            ),
+            # composes minigrad's operations instead of one fused op (three nodes, and it overflows)
+            (KEEP, KEEP, "return minigrad.log(1 + minigrad.exp(x))"),
+            # allocates a float64 output whatever the input's dtype
+            (
+                KEEP,
+                KEEP,
+                """
+                data = np.ascontiguousarray(x.data)
+                out = np.empty(data.shape)
+                softplus_forward(data.reshape(-1), out.reshape(-1))
+
+                def backward(grad):
+                    grad_x = np.empty_like(data)
+                    flat_grad = np.ascontiguousarray(grad, dtype=data.dtype).reshape(-1)
+                    softplus_backward(data.reshape(-1), flat_grad, grad_x.reshape(-1))
+                    return (grad_x,)
+
+                return minigrad.engine.make_result(out, (x,), backward, "SoftplusBackward")
+                """,
+            ),
+        ],
+    },
 }
