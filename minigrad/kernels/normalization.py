@@ -41,9 +41,11 @@ import numpy as np
 
 from minigrad.kernels.loops import REASSOCIATE, TRANSCENDENTAL, choose, item_loops, jit, per_item
 
-# Reordering the float64 sums lets them vectorise (their order changes, their precision does not); NaN and
-# inf keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
-kernel = jit(fastmath=REASSOCIATE)
+# The row functions are pasted into the per-row bodies that call them: no call and no reference counting
+# of the row views per row (measured on rows of 64 and 128: 1.6x faster forward, 1.5-2x backward). They take
+# the bodies' fastmath flags, REASSOCIATE: the float64 sums vectorise (their order changes, their precision
+# does not); NaN and inf keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
+kernel = jit(inline="always")
 # The weight and bias gradients are sums over the rows: each of CHUNKS blocks of rows accumulates its own
 # (an item of the loop), and the blocks are added afterwards, so threads never write the same accumulator
 # and the result does not depend on how many threads there are. Few enough chunks that summing them is
@@ -98,12 +100,12 @@ def _backward_row(row, g, weight, mean, rstd, center, out, dw, db):
         out[j] = rstd * (np.float64(g[j]) * weight[j] - mean_h - x_hat * mean_hx)
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _forward(i, x, weight, bias, center, eps, out, mean, rstd):
     mean[i], rstd[i] = _forward_row(x[i], weight, bias, center, eps, out[i])
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _backward_chunk(chunk, x, g, weight, mean, rstd, center, out, dw, db):
     rows, chunks = x.shape[0], dw.shape[0]
     for i in range(chunk * rows // chunks, (chunk + 1) * rows // chunks):

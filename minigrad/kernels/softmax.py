@@ -17,8 +17,8 @@ Speed. The time goes into the exponentials and into reading each row several tim
 A loop that only writes (``out_j = e^{x_j - m}``) vectorises as it is. A loop that sums vectorises only if
 its additions may be reordered (``reassoc``): the partial sums then depend on the CPU's vector width, but
 they are float64 sums of float32 terms, so the orders differ around the 16th digit and the float32 result
-rounds the same. The row maximum ignores NaN (``nnan``) so that it can use the CPU's vector maximum; a NaN
-in the row still makes ``row - max`` NaN and so the whole row NaN.
+rounds the same. The row maximum skips NaN (a comparison with NaN is false), but a NaN in the row still
+makes ``row - max`` NaN and so the whole row NaN.
 
 Each operation is written for row ``i`` of its arrays (``_softmax(i, x, y)``...);
 :func:`~minigrad.kernels.loops.item_loops` makes the serial and the parallel loop over the rows, and the
@@ -33,18 +33,41 @@ from minigrad.kernels.fastmath import exp
 from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, item_loops, jit, per_item
 
 # --- one row ------------------------------------------------------------------------------------------
+#
+# The helpers are pasted into the per-row bodies that call them (``inline="always"``): a row then costs no
+# function call and no reference counting of its views, which for rows of 12 to 128 elements (attention)
+# cost more than the arithmetic (measured: the backward 1.4-1.9x faster, the forward 1.2-1.3x, with the
+# maximum below). Pasted code takes its caller's fastmath flags, so the bodies ask for REASSOCIATE: the
+# float64 sums vectorise. The float32 results are bit for bit those of separate functions, except the
+# log-softmax backward, whose g - e^y * total becomes one fused multiply-add (one rounding fewer).
+_inlined = jit(inline="always")
 
-@jit(fastmath=frozenset({"nnan", "nsz"}))
+
+@_inlined
 def _row_max(row):
     """The largest element of ``row`` (-inf for an empty row). NaNs are skipped here but reappear in
-    ``row - max``, so a row containing NaN still gives NaN everywhere, as in PyTorch."""
-    biggest = row.dtype.type(-np.inf)
-    for j in range(row.size):
-        biggest = row[j] if row[j] > biggest else biggest
-    return biggest
+    ``row - max``, so a row containing NaN still gives NaN everywhere, as in PyTorch.
+
+    LLVM vectorises a loop of comparisons only when told that no NaN occurs, which is not true here. So
+    the row is read in blocks of four, each position of a block keeping its own running maximum: four
+    independent chains instead of one, which the CPU runs side by side (measured: 1.7x faster on rows of
+    128 than one chain)."""
+    lowest = row.dtype.type(-np.inf)
+    m0 = m1 = m2 = m3 = lowest
+    blocks = row.size - row.size % 4
+    for j in range(0, blocks, 4):
+        m0 = row[j] if row[j] > m0 else m0
+        m1 = row[j + 1] if row[j + 1] > m1 else m1
+        m2 = row[j + 2] if row[j + 2] > m2 else m2
+        m3 = row[j + 3] if row[j + 3] > m3 else m3
+    for j in range(blocks, row.size):
+        m0 = row[j] if row[j] > m0 else m0
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
 
 
-@jit(fastmath=REASSOCIATE)
+@_inlined
 def _row_sum(row):
     total = 0.0
     for j in range(row.size):
@@ -52,7 +75,7 @@ def _row_sum(row):
     return total
 
 
-@jit(fastmath=REASSOCIATE)
+@_inlined
 def _row_dot(a, b):
     total = 0.0
     for j in range(a.size):
@@ -60,7 +83,7 @@ def _row_dot(a, b):
     return total
 
 
-@jit(fastmath=CONTRACT)
+@_inlined
 def _exp_shifted(row, shift, out):
     """``out_j = exp(row_j - shift)``. ``out`` may be ``row`` itself: LLVM guards a loop over two arrays with
     a check that they do not overlap and falls back to scalar code when they do, so the in-place case gets
@@ -73,7 +96,7 @@ def _exp_shifted(row, shift, out):
             out[j] = exp(row[j] - shift)
 
 
-@jit(fastmath=CONTRACT)
+@_inlined
 def _softmax_row(row, out, biggest):
     _exp_shifted(row, biggest, out)
     scale = out.dtype.type(1.0 / _row_sum(out))
@@ -81,12 +104,12 @@ def _softmax_row(row, out, biggest):
         out[j] *= scale
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _softmax(i, x, y):
     _softmax_row(x[i], y[i], _row_max(x[i]))
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _attention_softmax(i, x, y):
     # A row whose scores are all -inf (a query that may look at nothing) attends to nothing: zeros, where
     # the plain softmax would give 0/0 = NaN. Its gradient is then zero too (y = 0 in the backward).
@@ -97,7 +120,7 @@ def _attention_softmax(i, x, y):
         _softmax_row(x[i], y[i], biggest)
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _causal_softmax(i, x, length, y):
     # Row i is query position i % length, which may look at keys 0 .. i % length (PyTorch's is_causal: the
     # mask aligned at the top left). The keys it may not see are never read: their weights are 0.
@@ -106,7 +129,7 @@ def _causal_softmax(i, x, length, y):
     y[i, visible:] = 0.0
 
 
-@jit
+@_inlined
 def _softmax_backward_row(y, g, out):
     # dL/dx_j = y_j (g_j - sum_k g_k y_k)
     dot = y.dtype.type(_row_dot(g, y))
@@ -114,19 +137,19 @@ def _softmax_backward_row(y, g, out):
         out[j] = y[j] * (g[j] - dot)
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _softmax_backward(i, ys, gs, grads):
     _softmax_backward_row(ys[i], gs[i], grads[i])
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _causal_softmax_backward(i, ys, gs, length, grads):
     visible = min(i % length + 1, ys.shape[1])
     _softmax_backward_row(ys[i, :visible], gs[i, :visible], grads[i, :visible])
     grads[i, visible:] = 0.0
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _log_softmax(i, x, y):
     # The exponentials go into the output first (a loop that only writes, so it vectorises), then are summed.
     row, out = x[i], y[i]
@@ -137,7 +160,7 @@ def _log_softmax(i, x, y):
         out[j] = (row[j] - biggest) - log_norm
 
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _log_softmax_backward(i, ys, gs, grads):
     # dL/dx_j = g_j - softmax_j sum_k g_k, and softmax_j = exp(y_j)
     y, g, out = ys[i], gs[i], grads[i]
@@ -146,7 +169,7 @@ def _log_softmax_backward(i, ys, gs, grads):
         out[j] = g[j] - exp(y[j]) * total
 
 
-@jit
+@_inlined
 def _cross_entropy_row(row, target, smoothing):
     """Loss of one row, and (max m, log normaliser) for the backward pass.
 
@@ -168,7 +191,7 @@ def _cross_entropy_row(row, target, smoothing):
     return loss, biggest, log_norm
 
 
-@jit(fastmath=CONTRACT)
+@_inlined
 def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale, out):
     # dL/dx_j = scale * (softmax_j - (1 - smoothing) [j == target] - smoothing / n)
     uniform = row.dtype.type(smoothing / row.size)
@@ -187,7 +210,7 @@ def _cross_entropy(i, x, target, ignore_index, smoothing, loss, row_max, log_nor
         loss[i], row_max[i], log_norm[i] = _cross_entropy_row(x[i], target[i], smoothing)
 
 
-@per_item
+@per_item(fastmath=CONTRACT)
 def _cross_entropy_backward(i, x, target, ignore_index, smoothing, row_max, log_norm, row_grad, out):
     if target[i] == ignore_index:
         out[i, :] = 0.0
