@@ -100,6 +100,8 @@ def normalize_dims(op: str, dim: Dim, ndim: int, shape: tuple[int, ...] | None =
     A 0-d tensor accepts dim 0 and -1 (and gives ``()``), as in PyTorch. Naming a dim twice is an error.
     ``shape``, when given, is shown in the error message.
     """
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, one dim in range: kept cheap
+        return (dim % ndim,)
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim or ())
     if not dims:
         return tuple(range(ndim))

@@ -60,19 +60,19 @@ def _check_parameter(op: str, name: str, param: Tensor | None, shape: tuple[int,
 def _normalized_rows(op: str, x: Tensor, normalized_shape) -> tuple[tuple[int, ...], int, int]:
     """``normalized_shape`` as a tuple, and the (rows, n) layout of ``x`` it implies."""
     require_float(op, x)
-    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
-    shape = tuple(int(s) for s in shape)
+    one = isinstance(normalized_shape, (int, np.integer))
+    shape = (normalized_shape,) if one else tuple(normalized_shape)
+    lead = x.ndim - len(shape)
     if not shape:
         raise ShapeError(f"{op}(): normalized_shape is empty; it names the trailing dims to normalise over, "
                          f"e.g. normalized_shape={x.shape[-1:] if x.ndim else '(1,)'} for the last dim.")
-    if len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
-        trailing = x.shape[-len(shape):] if len(shape) <= x.ndim else x.shape
+    if lead < 0 or x.shape[lead:] != shape:
+        trailing = x.shape[-len(shape):] if lead >= 0 else x.shape
         raise ShapeError(
             f"{op}(): normalized_shape {shape_str(shape)} must equal the input's last {len(shape)} dim(s), "
             f"but the input has shape {shape_str(x.shape)} (last dims {shape_str(trailing)}). To normalise "
             f"over the last dim, pass normalized_shape=({x.shape[-1] if x.ndim else 1},).")
-    n = math.prod(shape)
-    return shape, math.prod(x.shape[:x.ndim - len(shape)]), n
+    return x.shape[lead:], math.prod(x.shape[:lead]), math.prod(x.shape[lead:])
 
 
 def _fused_norm(op: str, x: Tensor, shape: tuple[int, ...], rows: int, n: int, weight: Tensor | None,

@@ -9,6 +9,7 @@ picked twice (``x[[0, 0]]`` uses ``x[0]`` twice, so it gets two gradients).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -266,7 +267,9 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
         if sum(sizes) != length or min(sizes, default=0) < 0:
             raise ShapeError(f"split(): sections {sizes} must be non-negative and add up to {length}, the "
                              f"size of dim {axis} of shape {shape_str(x.shape)}.")
-    pieces = np.split(x.data, np.cumsum(sizes)[:-1], axis=axis)
+    starts = [0, *itertools.accumulate(sizes)]
+    lead = (slice(None),) * axis
+    pieces = [x.data[(*lead, slice(start, end))] for start, end in itertools.pairwise(starts)]
 
     def backward(grads):  # one gradient per piece, None for a piece that received none
         full = [np.zeros(p.shape, x.dtype) if g is None else g for g, p in zip(grads, pieces)]
