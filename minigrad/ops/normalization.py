@@ -60,8 +60,8 @@ def _check_parameter(op: str, name: str, param: Tensor | None, shape: tuple[int,
 def _normalized_rows(op: str, x: Tensor, normalized_shape) -> tuple[tuple[int, ...], int, int]:
     """``normalized_shape`` as a tuple, and the (rows, n) layout of ``x`` it implies."""
     require_float(op, x)
-    one = isinstance(normalized_shape, (int, np.integer))
-    shape = (normalized_shape,) if one else tuple(normalized_shape)
+    single = isinstance(normalized_shape, (int, np.integer))
+    shape = (normalized_shape,) if single else tuple(normalized_shape)
     lead = x.ndim - len(shape)
     if not shape:
         raise ShapeError(f"{op}(): normalized_shape is empty; it names the trailing dims to normalise over, "
