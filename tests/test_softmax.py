@@ -153,6 +153,25 @@ def test_huge_logits_give_no_inf_or_nan(dtype):
     assert np.isfinite(x.grad.data).all()
 
 
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 11])
+def test_the_row_maximum_is_found_in_every_position_and_a_nan_anywhere_spoils_only_its_row(n):
+    """The row maximum keeps four running maxima (blocks of four, then the rest). Missed anywhere, a logit
+    of 1e4 would overflow exp; and a NaN anywhere must still reach its whole row, as in PyTorch."""
+    forwards = (kernels.softmax_forward, kernels.attention_softmax_forward, kernels.log_softmax_forward)
+    for position in range(n):
+        logits = np.zeros((2, n), np.float32)
+        logits[0, position] = 1e4
+        one_hot = np.eye(n, dtype=np.float32)[position]
+        for forward in forwards[:2]:
+            np.testing.assert_array_equal(forward(logits)[0], one_hot)
+        logits[0, position] = np.nan
+        for forward in forwards:
+            out = forward(logits)
+            assert np.isnan(out[0]).all() and np.isfinite(out[1]).all(), (forward.__name__, position)
+        loss = kernels.cross_entropy_forward(logits, np.array([0, 0]), -100, 0.0)[0]
+        assert np.isnan(loss[0]) and np.isfinite(loss[1]), position
+
+
 def test_minus_infinity_logits_get_zero_probability_and_all_masked_rows_give_nan():
     x = mg.tensor([[0.0, -np.inf, 0.0], [-np.inf, -np.inf, -np.inf]])
     y = mg.softmax(x, 1).data

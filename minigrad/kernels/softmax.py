@@ -112,10 +112,11 @@ def _softmax(i, x, y):
 @per_item(fastmath=REASSOCIATE)
 def _attention_softmax(i, x, y):
     # A row whose scores are all -inf (a query that may look at nothing) attends to nothing: zeros, where
-    # the plain softmax would give 0/0 = NaN. Its gradient is then zero too (y = 0 in the backward).
+    # the plain softmax would give 0/0 = NaN. Its gradient is then zero too (y = 0 in the backward). The
+    # maximum skips NaN, so a row of NaN (and -inf) also has the maximum -inf: that one stays NaN.
     biggest = _row_max(x[i])
     if biggest == -np.inf:
-        y[i, :] = 0.0
+        y[i, :] = np.nan if np.isnan(x[i]).any() else 0.0
     else:
         _softmax_row(x[i], y[i], biggest)
 
