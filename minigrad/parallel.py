@@ -1,5 +1,4 @@
-r"""Running a batch in blocks on several threads, each with a single-threaded BLAS (used by conv2d and by
-attention's stacks of products).
+r"""Running a batch in blocks on several threads, each with a single-threaded BLAS (used by conv2d).
 
 NumPy's matrix products run on OpenBLAS, which splits *one* product over the cores. A convolution makes many
 small products instead — one per image, e.g. :math:`32 \times 144` times :math:`144 \times 1024` for a
@@ -24,14 +23,12 @@ also run on one thread.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from itertools import pairwise
 
 import numba
-import numpy as np
 
 MIN_FLOPS_PER_BLOCK = 4e6
 
@@ -70,26 +67,3 @@ def run_blocks(blocks: list[tuple[int, int]], work: Callable[[int, int, int], No
             wait(others)  # never leave a block running behind an error
     for future in others:
         future.result()
-
-
-def stacked_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)`` for stacks of matrices with the same leading dims, (B, ..., M, K) @ (B, ..., K, N),
-    the stack cut along B into one block per thread as the work pays for (:func:`batch_blocks`).
-
-    NumPy multiplies a stack one matrix at a time; attention's are small (T x head_dim by head_dim x T, one
-    per sequence and head), too small for OpenBLAS to share one of them well between two threads. Each
-    product is still one call of BLAS on the same strided matrices, so the result does not depend on the
-    blocks. Stacks whose leading dims differ (broadcasting) go to ``np.matmul`` as they are."""
-    if a.ndim < 3 or len(a) < 2 or a.shape[:-2] != b.shape[:-2]:
-        return np.matmul(a, b)
-    flops = 2.0 * math.prod(a.shape) * b.shape[-1]
-    if flops < 2 * MIN_FLOPS_PER_BLOCK:
-        return np.matmul(a, b)
-    out = np.empty((*a.shape[:-1], b.shape[-1]), np.result_type(a, b))
-    blocks = batch_blocks(len(a), flops)
-
-    def block(lo: int, hi: int, _: int) -> None:
-        np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi])
-
-    run_blocks(blocks, block)
-    return out

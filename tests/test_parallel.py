@@ -110,22 +110,3 @@ def test_idle_openmp_threads_sleep_unless_the_user_chose(given, expected):
     code = "import os, minigrad; print(os.environ['OMP_WAIT_POLICY'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
-
-
-def test_stacked_matmul_in_blocks_gives_each_product_as_one_single_threaded_blas_call(many_threads):
-    from threadpoolctl import threadpool_limits
-
-    x = rng.standard_normal((5, 3, 16, 24)).astype(np.float32)  # (batch, heads, T, head_dim x 3)
-    q, k = x[..., :8], x[..., 8:16]  # strided views, as attention's heads are
-    products = parallel.stacked_matmul(q, k.swapaxes(-1, -2))
-    with threadpool_limits(1, "blas"):
-        expected = np.matmul(q, k.swapaxes(-1, -2))
-    assert products.shape == (5, 3, 16, 16)
-    np.testing.assert_array_equal(products, expected)  # the same bits, whatever the blocks
-
-
-@pytest.mark.parametrize("a_shape, b_shape", [((2, 3, 4), (1, 4, 5)), ((3, 4), (4, 2)),
-                                              ((1, 3, 4), (1, 4, 2)), ((0, 3, 4), (0, 4, 2))])
-def test_stacked_matmul_of_broadcast_or_unstacked_operands_is_numpys(many_threads, a_shape, b_shape):
-    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
-    np.testing.assert_array_equal(parallel.stacked_matmul(a, b), np.matmul(a, b))

@@ -35,7 +35,6 @@ from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
 from minigrad.kernels import softmax as kernels
 from minigrad.ops.common import unbroadcast
-from minigrad.parallel import stacked_matmul
 from minigrad.random import default_generator
 
 
@@ -68,13 +67,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if dropout_p > 0.0:
         dropped = _dropout_scale(probs.shape, probs.dtype, dropout_p)
         kept = probs * dropped
-    out = stacked_matmul(kept, v)
+    out = np.matmul(kept, v)
     learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
     inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
 
     def backward(g):
         g = _grouped(g, group)
-        grad_kept = stacked_matmul(g, v.swapaxes(-1, -2))
+        grad_kept = np.matmul(g, v.swapaxes(-1, -2))
         grad_probs = grad_kept if dropped is None else grad_kept * dropped
         rows = probs.shape[-1]
         probs_2d = probs.reshape(-1, rows)
@@ -84,9 +83,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         else:
             grad_scores = kernels.softmax_backward(probs_2d, grad_2d)
         grad_scores = grad_scores.reshape(probs.shape)
-        grad_q = _ungrouped(stacked_matmul(grad_scores, k), group) * query.dtype.type(scale)
-        grad_k = stacked_matmul(grad_scores.swapaxes(-1, -2), q)
-        grad_v = stacked_matmul(kept.swapaxes(-1, -2), g)
+        grad_q = _ungrouped(np.matmul(grad_scores, k), group) * query.dtype.type(scale)
+        grad_k = np.matmul(grad_scores.swapaxes(-1, -2), q)
+        grad_v = np.matmul(kept.swapaxes(-1, -2), g)
         grads = [unbroadcast(grad_q, query.shape), unbroadcast(grad_k, key.shape),
                  unbroadcast(grad_v, value.shape)]
         if learned_mask:
@@ -111,7 +110,7 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
 def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool, group: int = 1) -> np.ndarray:
     """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros. With grouped
     queries (``group`` > 1, see :func:`_grouped`), row r of the scores is query position r % L."""
-    scores = stacked_matmul(q, k.swapaxes(-1, -2))
+    scores = np.matmul(q, k.swapaxes(-1, -2))
     rows = scores.shape[-1]
     if is_causal:  # the kernel never reads the scores a query may not see
         kernels.causal_softmax_forward(scores.reshape(-1, rows), scores.shape[-2] // group,
