@@ -51,6 +51,37 @@ def test_shared_parameter_is_counted_once():
     assert len(list(model.parameters())) == 3
 
 
+def test_attributes_always_show_what_the_registries_hold():
+    """Registered values are also kept in the instance's __dict__ (a plain attribute lookup is fast); every
+    way of changing them must change both."""
+    model = TwoLayers()
+
+    def consistent():
+        for registry in (model._parameters, model._buffers, model._modules):
+            for name, value in registry.items():
+                assert vars(model)[name] is value, name  # found without __getattr__
+                assert getattr(model, name) is value, name
+
+    consistent()
+    model.first = nn.Linear(3, 4)  # replace a child
+    model.second.bias = nn.Parameter(minigrad.zeros(2))  # None -> a parameter
+    model.second.weight = None  # a parameter -> None
+    model.steps = minigrad.tensor(5)  # a buffer
+    model.register_parameter("gain", nn.Parameter(minigrad.ones(1)))
+    model.gain = nn.Linear(1, 1)  # a parameter's name given to a child
+    model.add_module("extra", nn.ReLU())
+    model.extra = 3  # a child's name given to a plain value: no longer a child
+    consistent()
+    assert model.second.weight is None and model.extra == 3 and "extra" not in model._modules
+    assert {n for n, _ in model.named_children()} == {"first", "act", "second", "gain"}
+    del model.first, model.steps, model.gain
+    consistent()
+    for name in ("first", "steps", "gain"):
+        assert not hasattr(model, name)
+    with pytest.raises(AttributeError, match="'TwoLayers' object has no attribute 'first'"):
+        _ = model.first
+
+
 def test_assigning_a_plain_tensor_to_a_parameter_name_is_refused():
     layer = nn.Linear(2, 2)
     with pytest.raises(TypeError, match=r"nn.Parameter\(value\)"):
