@@ -38,8 +38,10 @@ from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, ite
 # function call and no reference counting of its views, which for rows of 12 to 128 elements (attention)
 # cost more than the arithmetic (measured: the backward 1.4-1.9x faster, the forward 1.2-1.3x, with the
 # maximum below). Pasted code takes its caller's fastmath flags, so the bodies ask for REASSOCIATE: the
-# float64 sums vectorise. The float32 results are bit for bit those of separate functions, except the
-# log-softmax backward, whose g - e^y * total becomes one fused multiply-add (one rounding fewer).
+# float64 sums vectorise. The cross-entropy bodies keep the flags their row functions had (none forward,
+# CONTRACT backward), so the loss rounds as before. The float32 results are bit for bit those of separate
+# functions, except the log-softmax backward, whose g - e^y * total became one fused multiply-add (one
+# rounding fewer).
 _inlined = jit(inline="always")
 
 
