@@ -189,3 +189,23 @@ def test_compare_flags_only_changes_outside_the_noise_band(tmp_path):
               str(tmp_path / "new.json")]
     assert subprocess.run(script, capture_output=True).returncode == 0
     assert subprocess.run([*script, "--fail-on-slower"], capture_output=True).returncode == 1
+
+
+@pytest.mark.parametrize("options", [[], ["--no-torch"]], ids=["with-torch", "no-torch"])
+def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, options):
+    out = tmp_path / "scaling.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out",
+                             str(out), *options], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    sides = {"minigrad", "torch"} if not options and results["torch"] == "used" else {"minigrad"}
+    assert results["threads"] == [1, 2] and set(results["ranked"]) == sides
+    for threads in ("1", "2"):
+        assert set(results["step_times"][threads]) == sides
+    minigrad_rows = results["profiles"]["minigrad"]["1"]
+    # the step's operations, the optimizer's range and the remainder each have a row
+    assert {"linear forward", "AddmmBackward backward", "optimizer.step range", "(outside the rows)"} <= set(
+        minigrad_rows)
+    for ranked in results["ranked"].values():
+        assert [row["lost_ms"] for row in ranked] == sorted((row["lost_ms"] for row in ranked), reverse=True)
+    assert "rows losing the most" in result.stdout

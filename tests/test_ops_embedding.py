@@ -56,6 +56,18 @@ def test_repeated_index_accumulates_and_padding_row_keeps_its_value():
     assert out.dtype == np.float32 and weight.grad.dtype == np.float32
 
 
+def test_float32_gradient_rounds_as_numpys_scatter_add():
+    """The kernel adds rows in lookup order, as ``np.add.at`` does: the same float32 bits, repeats and all."""
+    rng = np.random.default_rng(5)
+    indices = rng.integers(0, 7, (16, 33))  # each of 7 rows looked up about 75 times
+    weight = minigrad.tensor(rng.standard_normal((7, 24)).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal((16, 33, 24)).astype(np.float32)
+    embedding(minigrad.tensor(indices), weight).backward(g)
+    expected = np.zeros((7, 24), np.float32)
+    np.add.at(expected, indices.reshape(-1), g.reshape(-1, 24))
+    np.testing.assert_array_equal(weight.grad.data, expected)
+
+
 def test_errors():
     weight = minigrad.randn(4, 3)
     with pytest.raises(ShapeError, match=r"embedding\(\): index 7 at position \(1, 0\) .* table of 4 rows.*"

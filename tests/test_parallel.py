@@ -110,3 +110,45 @@ def test_idle_openmp_threads_sleep_unless_the_user_chose(given, expected):
     code = "import os, minigrad; print(os.environ['OMP_WAIT_POLICY'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+# A process that starts NumPy's OpenBLAS threads (a product) before minigrad is imported, as a learner's
+# notebook does, then prints the timeout setting and the CPU seconds its threads burn while it sleeps for
+# 0.1 s right after a product. (OPENBLAS_NUM_THREADS=2: a worker thread exists on any machine.)
+SPIN_PROBE = """
+import os, time
+import numpy as np
+a = np.ones((256, 256), np.float32)
+a @ a
+import minigrad
+a @ a
+before = time.process_time()
+time.sleep(0.1)
+print(os.environ["OPENBLAS_THREAD_TIMEOUT"], time.process_time() - before)
+"""
+
+
+@pytest.mark.parametrize("given", [None, "28"])
+def test_idle_openblas_threads_sleep_soon_unless_the_user_chose(given):
+    """minigrad/kernels/__init__.py: OpenBLAS's threads spin for about 0.1 s after each product and take the
+    second core from minigrad's kernels, so minigrad shortens the spin and restarts them. Without that, the
+    probe's sleeping process burns about 0.1 s of CPU (measured: 0.048-0.052 s over 0.05 s)."""
+    import os
+    import subprocess
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    if not any(p.get("internal_api") == "openblas" and p.get("threading_layer") == "pthreads"
+               for p in threadpool_info()):
+        pytest.skip("NumPy's BLAS here is not OpenBLAS with pthreads: minigrad leaves it alone")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    if given:
+        env["OPENBLAS_THREAD_TIMEOUT"] = given
+    out = subprocess.run([sys.executable, "-c", SPIN_PROBE], env=env, capture_output=True, text=True,
+                         check=True)
+    setting, burnt = out.stdout.split()
+    assert setting == (given or "18")
+    if given is None:
+        assert float(burnt) < 0.03, f"OpenBLAS's idle threads still spin: {burnt} CPU seconds in 0.1 s"

@@ -15,6 +15,14 @@ set the variable yourself. The price: a parallel kernel run alone, with nothing 
 sleeping threads to wake; the sizes from which each loop goes parallel (``loops.py``) were measured with
 spinning threads and are due to be measured again.
 
+OpenBLAS's threads spin too: for 2^28 CPU cycles (about 0.1 s) after each product. A training step calls
+BLAS every millisecond or so, so on 2 cores OpenBLAS's idle thread kept the second core busy all the time,
+and minigrad's parallel kernels ran at the speed of one core. So, unless you set ``OPENBLAS_THREAD_TIMEOUT``
+yourself, minigrad sets it to 18 (2^18 cycles, about 0.1 ms: long enough to keep the threads awake through
+a run of small products, short enough to free the core soon after) and restarts NumPy's OpenBLAS threads,
+which read it when they start. ``benchmarks/scaling.py`` profiles the GPT step at 1 and 2 threads; its
+results for OpenBLAS's setting, minigrad's and 4 (the shortest) are in ``benchmarks/results/scaling*.md``.
+
 Numba caches compiled kernels next to their source (``__pycache__``). When the package folder is
 read-only (a system-wide install, a shared lab image) and ``NUMBA_CACHE_DIR`` is unset, Numba would fail
 to import a kernel, so we point it at a per-user cache folder *before* the first kernel is compiled.
@@ -71,5 +79,27 @@ def configure_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 
+BLAS_SPIN = "18"  # OpenBLAS's idle threads spin 2**18 cycles before sleeping (its own default: 2**28)
+
+
+def configure_blas_threads() -> None:
+    """Let NumPy's OpenBLAS threads sleep soon after a product (see the module docstring), unless the user
+    chose. OpenBLAS reads the setting when its threads start, so they are stopped here: the next product
+    starts them again with it. Other BLAS libraries (MKL, Accelerate) and OpenMP builds are left alone."""
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = BLAS_SPIN
+    import numpy  # (loads NumPy's BLAS, so that threadpoolctl finds it)
+    from threadpoolctl import ThreadpoolController
+
+    for blas in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        library = blas.dynlib
+        if (getattr(blas, "threading_layer", None) == "pthreads" and hasattr(library, "openblas_read_env")
+                and hasattr(library, "blas_thread_shutdown_")):
+            library.openblas_read_env()
+            library.blas_thread_shutdown_()
+
+
 configure_numba_cache()
 configure_threads()
+configure_blas_threads()

@@ -6,8 +6,8 @@ ever building them.
 
 Gradient: each output row is a copy of one table row, so the table's gradient is the sum of the output
 gradients of every position that looked that row up: a *scatter-add*. An index that appears twice gets
-both contributions (``np.add.at`` adds them; a plain ``grad[idx] += g`` would keep only the last). The
-indices themselves get no gradient.
+both contributions (``scatter_add_rows`` adds them, as ``np.add.at`` would, faster; a plain
+``grad[idx] += g`` would keep only the last). The indices themselves get no gradient.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, as_array, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
+from minigrad.kernels.indexing import scatter_add_rows
 
 
 def _indices(input, num_embeddings: int) -> np.ndarray:
@@ -56,7 +57,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
 
     def backward(g):
         grad = np.zeros_like(weight.data)
-        np.add.at(grad, indices.reshape(-1), g.reshape(indices.size, dim))
+        rows = np.ascontiguousarray(g, dtype=grad.dtype).reshape(indices.size, dim)
+        scatter_add_rows(indices.reshape(-1), rows, grad)
         if padding_idx is not None:
             grad[padding_idx] = 0
         return (grad,)

@@ -1,0 +1,19 @@
+"""Scatter-add: the backward of a lookup, where every looked-up row sends its gradient back to its source.
+
+``np.add.at(out, indices, rows)`` does the same, element by element through NumPy's general indexing
+machinery. In the GPT step's profile (``benchmarks/scaling.py``) the embedding's backward took 3.6 ms with
+``np.add.at`` and takes 0.06 ms with this loop (``benchmarks/results/scaling.md``). Both add the rows in
+the order of ``indices``, so they give the same bits.
+"""
+
+from minigrad.kernels.loops import jit
+
+
+@jit
+def scatter_add_rows(indices, rows, out):
+    """``out[indices[i]] += rows[i]`` for each ``i`` in order; an index that repeats adds each of its rows.
+    ``indices`` is 1-D int64, ``rows`` (len(indices), D) and ``out`` (V, D) C-contiguous, in one dtype."""
+    for i in range(indices.size):
+        target, source = out[indices[i]], rows[i]
+        for j in range(source.size):
+            target[j] += source[j]
