@@ -1,15 +1,22 @@
-"""Which operations use the second core? The GPT training step profiled at 1 and 2 threads, both sides.
+"""Which operations use the second core? A training step or an inference pass profiled at 1 and 2 threads,
+both sides.
 
-On the 2-core machines we measure on, minigrad's GPT step is faster than PyTorch's on one thread but gains
-less from the second. This script finds where: it runs bench_training's GPT step (the same model, weights,
-data and AdamW on both sides) at 1 and at 2 threads (BLAS, Numba and PyTorch alike), and
+On the 2-core machines we measure on, minigrad was faster than PyTorch on one thread but gained less from
+the second. This script finds where. It runs one piece of work (``--work``) on both sides at 1 and at 2
+threads (BLAS, Numba and PyTorch alike). A "step" is one run of that work:
 
-- times the whole step on each side with bench_core's timing (warm-up, interleaved rounds, median and
+- ``gpt``: bench_training's GPT training step (the same model, weights, data and AdamW on both sides);
+- ``bert``: bench_bert's sentence embeddings (MiniLM when installed, Hugging Face's ``BertModel`` with the
+  same weights on the PyTorch side), on 64 paragraphs: two batches of 32.
+
+For each it
+
+- times a whole step on each side with bench_core's timing (warm-up, interleaved rounds, median and
   quartiles), with no profiler running;
 - profiles it: minigrad with ``minigrad.profiler`` (forward rows named like the ops, backward rows like the
   graph's nodes, the optimizer as a ``record_function`` range), PyTorch with ``torch.profiler`` (its aten
-  operators). Each round profiles a few steps at each thread count; a row's time is its self time per step,
-  the median over rounds;
+  operators). Each round profiles a few steps at each thread count; a row's time is its self
+  time per step, the median over rounds;
 - ranks each side's rows by the time they lose to imperfect scaling: ``2-thread time - 1-thread time / 2``.
   A row that halves loses nothing; a single-threaded row loses half its time.
 
@@ -19,9 +26,10 @@ side's rows with each other and its step times with the other side's, not profil
 
 Usage (from the repository root; PyTorch optional)::
 
-    python benchmarks/scaling.py                  # full run, writes results/scaling.{json,md}: ~2 minutes
+    python benchmarks/scaling.py                  # the GPT step: results/scaling_gpt.{json,md}, ~1 minute
+    python benchmarks/scaling.py --work bert      # results/scaling_bert.{json,md}, ~2 minutes
     python benchmarks/scaling.py --quick --out /tmp/scaling.json   # smoke run on a tiny GPT
-    python benchmarks/scaling.py --render benchmarks/results/scaling.json
+    python benchmarks/scaling.py --render benchmarks/results/scaling_gpt.json
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_bert
 from bench_core import (
     cell,
     common_arguments,
@@ -48,9 +57,14 @@ from bench_training import FULL, gpt_data, gpt_minigrad, gpt_torch
 
 import minigrad  # before torch (load_torch): with PyTorch's OpenMP loaded first, Numba's threads spin
 
-QUICK = {"gpt": [2, 16, 16, 1, 2, 11], "repeats": 3, "warmup_s": 0.05, "min_sample_s": 0.005, "rounds": 2,
-         "steps": 1}
-SETTINGS = {"gpt": FULL["gpt"], "repeats": 11, "warmup_s": 0.5, "min_sample_s": 0.1, "rounds": 5, "steps": 3}
+SETTINGS = {  # per work: (full run, quick run)
+    "gpt": ({"gpt": FULL["gpt"], "repeats": 11, "warmup_s": 0.5, "min_sample_s": 0.1, "rounds": 5,
+             "steps": 3},
+            {"gpt": [2, 16, 16, 1, 2, 11], "repeats": 3, "warmup_s": 0.05, "min_sample_s": 0.005, "rounds": 2,
+             "steps": 1}),
+    "bert": ({**bench_bert.FULL, "paragraphs": 64, "repeats": 5, "rounds": 3, "steps": 1},
+             {**bench_bert.QUICK, "paragraphs": 4, "repeats": 2, "rounds": 2, "steps": 1}),
+}
 OUTSIDE = "(outside the rows)"
 
 
@@ -91,15 +105,37 @@ def scaling(one: dict[str, float], many: dict[str, float], threads: int, top: in
     return sorted(rows, key=lambda row: row["lost_ms"], reverse=True)[:top]
 
 
-def measure(args: argparse.Namespace) -> dict:
-    settings = QUICK if args.quick else SETTINGS
-    threads_compared = (1, args.threads)
-    torch, torch_note = load_torch(args.threads, args.no_torch)
+def gpt_work(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
+    """The GPT training step, and what it is."""
     x, y = gpt_data(settings)
     start, mg_step, _, _ = gpt_minigrad(settings, x, y)
     steps = {"minigrad": mg_step}
     if torch is not None:
         steps["torch"] = gpt_torch(torch, settings, x, y, start)[0]
+    return (f"GPT training step: bench_training's (B, T, dim, layers, heads, vocab = {settings['gpt']}), "
+            "AdamW"), steps
+
+
+def bert_work(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
+    """BERT's sentence embeddings of a few batches of paragraphs, and what they are."""
+    encoder, source = bench_bert.encoder_and_source(settings)
+    batched = bench_bert.batches(encoder, bench_bert.paragraphs(settings["paragraphs"]), settings)
+    steps = {"minigrad": lambda: bench_bert.minigrad_embed(encoder, batched)}
+    model = None if torch is None else bench_bert.torch_side(torch, encoder)[0]
+    if model is not None:
+        steps["torch"] = lambda: bench_bert.torch_embed(torch, model, batched)
+    return (f"BERT inference: bench_bert's sentence embeddings of {settings['paragraphs']} paragraphs in "
+            f"{len(batched)} batches of at most {settings['max_length']} tokens; weights: {source}"), steps
+
+
+WORKS = {"gpt": gpt_work, "bert": bert_work}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    settings = SETTINGS[args.work][1 if args.quick else 0]
+    threads_compared = (1, args.threads)
+    torch, torch_note = load_torch(args.threads, args.no_torch)
+    description, steps = WORKS[args.work](settings, torch)
 
     step_times, rounds = {}, {(side, t): [] for side in steps for t in threads_compared}
     for threads in threads_compared:
@@ -123,7 +159,7 @@ def measure(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "scaling", "date": now, "quick": args.quick, "settings": settings,
         "machine": machine_info(torch), "torch": torch_note or "used", "threads": threads_compared,
-        "work": "GPT step: bench_training's (B, T, dim, layers, heads, vocab in settings.gpt), AdamW",
+        "work": args.work, "description": description,
         "step_times": {str(t): times for t, times in step_times.items()},
         "profiles": {side: dict(zip(map(str, threads_compared), rows)) for side, rows in profiles.items()},
         "ranked": {side: scaling(*rows, args.threads, args.top) for side, rows in profiles.items()},
@@ -132,10 +168,9 @@ def measure(args: argparse.Namespace) -> dict:
 
 def render(results: dict) -> str:
     one, many = (str(t) for t in results["threads"])
-    lines = [f"# Scaling from 1 to {many} threads: the GPT step ({results['date']})", "",
-             f"Work: {results['work']}; settings {results['settings']['gpt']}.",
-             f"PyTorch: {results['torch']}.", "",
-             "## Whole step, no profiler (median ±half the interquartile range)", ""]
+    lines = [f"# Scaling from 1 to {many} threads: {results['work']} ({results['date']})", "",
+             f"Work: {results['description']}.", f"PyTorch: {results['torch']}.", "",
+             "## The whole step, no profiler (median ±half the interquartile range)", ""]
     times = results["step_times"]
     rows = []
     for side in times[one]:
@@ -156,6 +191,7 @@ def render(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common_arguments(parser, "scaling")
+    parser.add_argument("--work", choices=sorted(WORKS), default="gpt", help="what to profile (default gpt)")
     parser.add_argument("--top", type=int, default=15, help="rows to rank per side (default 15)")
     args = parser.parse_args()
     if args.render:
@@ -163,7 +199,7 @@ def main() -> None:
 
         print(render(json.loads(Path(args.render).read_text())))
         return
-    write_results(measure(args), args, "scaling", render)
+    write_results(measure(args), args, f"scaling_{args.work}", render)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,8 @@ def test_models_benchmark_quick_run_writes_results(tmp_path, options):
     memory = results["gpt_memory"]
     assert memory.keys() == ({"minigrad", "torch"} if with_torch else {"minigrad"})
     assert all(found["status"] == "ok" and found["peak_rss_growth_bytes"] >= 0 for found in memory.values())
+    assert all(found["peak_rss_growth_runs_bytes"] == [found["peak_rss_growth_bytes"]]  # one run when quick
+               for found in memory.values())
     assert memory["minigrad"]["tracemalloc_peak_bytes"] > 0
     *steps, memory_target = [t["verdict"] for t in results["targets"]]
     assert len(steps) == 3
@@ -191,21 +193,27 @@ def test_compare_flags_only_changes_outside_the_noise_band(tmp_path):
     assert subprocess.run([*script, "--fail-on-slower"], capture_output=True).returncode == 1
 
 
-@pytest.mark.parametrize("options", [[], ["--no-torch"]], ids=["with-torch", "no-torch"])
-def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, options):
+@pytest.mark.parametrize(("work", "options"), [("gpt", []), ("gpt", ["--no-torch"]), ("bert", [])],
+                         ids=["gpt-with-torch", "gpt-no-torch", "bert"])
+def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, work, options):
     out = tmp_path / "scaling.json"
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--quick", "--out",
-                             str(out), *options], capture_output=True, text=True, timeout=600)
+    script = ROOT / "benchmarks" / "scaling.py"
+    command = [sys.executable, str(script), "--quick", "--work", work, "--out", str(out)]
+    result = subprocess.run([*command, *options], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads(out.read_text(), parse_constant=_reject_nan)
-    sides = {"minigrad", "torch"} if not options and results["torch"] == "used" else {"minigrad"}
-    assert results["threads"] == [1, 2] and set(results["ranked"]) == sides
+    assert results["work"] == work and results["threads"] == [1, 2]
+    sides = set(results["ranked"])
+    assert "minigrad" in sides and ("torch" in sides) == ("torch" in results["step_times"]["1"])
+    if options:
+        assert sides == {"minigrad"}
     for threads in ("1", "2"):
         assert set(results["step_times"][threads]) == sides
-    minigrad_rows = results["profiles"]["minigrad"]["1"]
-    # the step's operations, the optimizer's range and the remainder each have a row
-    assert {"linear forward", "AddmmBackward backward", "optimizer.step range", "(outside the rows)"} <= set(
-        minigrad_rows)
+    minigrad_rows = set(results["profiles"]["minigrad"]["1"])
+    # the operations, the optimizer's range (training) and the remainder each have a row
+    expected = ({"linear forward", "AddmmBackward backward", "optimizer.step range"} if work == "gpt"
+                else {"linear forward", "scaled_dot_product_attention forward"})
+    assert expected | {"(outside the rows)"} <= minigrad_rows
     for ranked in results["ranked"].values():
         assert [row["lost_ms"] for row in ranked] == sorted((row["lost_ms"] for row in ranked), reverse=True)
     assert "rows losing the most" in result.stdout

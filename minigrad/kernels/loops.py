@@ -58,6 +58,12 @@ def jit(fn: Callable | None = None, *, parallel: bool = False, fastmath: frozens
     return compile_ if fn is None else compile_(fn)
 
 
+# A helper that Numba pastes into every kernel that calls it (``@pasted``): no call and no reference counting
+# of the array views it is given, which for rows of a few dozen elements cost more than the arithmetic.
+# Pasted code takes its caller's fastmath flags, not its own.
+pasted = jit(inline="always")
+
+
 def per_item(fn: Callable | None = None, *, fastmath: frozenset = frozenset(), inline: bool = False):
     """Mark ``fn``, the work for one item, to be compiled into the loops that call it; as ``@per_item`` or
     ``@per_item(fastmath=REASSOCIATE)``. The liberties are the body's own: the loops' ``fastmath`` does not

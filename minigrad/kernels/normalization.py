@@ -39,13 +39,12 @@ import math
 
 import numpy as np
 
-from minigrad.kernels.loops import REASSOCIATE, TRANSCENDENTAL, choose, item_loops, jit, per_item
+from minigrad.kernels.loops import REASSOCIATE, TRANSCENDENTAL, choose, item_loops, pasted, per_item
 
 # The row functions are pasted into the per-row bodies that call them: no call and no reference counting
 # of the row views per row (measured on rows of 64 and 128: 1.6x faster forward, 1.5-2x backward). They take
 # the bodies' fastmath flags, REASSOCIATE: the float64 sums vectorise (their order changes, their precision
 # does not); NaN and inf keep their IEEE behaviour, so a NaN in a row still poisons that row as in PyTorch.
-kernel = jit(inline="always")
 # The weight and bias gradients are sums over the rows: each of CHUNKS blocks of rows accumulates its own
 # (an item of the loop), and the blocks are added afterwards, so threads never write the same accumulator
 # and the result does not depend on how many threads there are. Few enough chunks that summing them is
@@ -53,7 +52,7 @@ kernel = jit(inline="always")
 CHUNKS = 16
 
 
-@kernel
+@pasted
 def _statistics_row(row, center, eps):
     """(mean, 1/sqrt(var + eps)) of ``row`` (mean 0 and the RMS instead of the spread if not ``center``)."""
     n = row.size
@@ -73,7 +72,7 @@ def _statistics_row(row, center, eps):
     return shift + m1, 1.0 / math.sqrt(max(s2 / n - m1 * m1, 0.0) + eps)
 
 
-@kernel
+@pasted
 def _forward_row(row, weight, bias, center, eps, out):
     mean, rstd = _statistics_row(row, center, eps)
     for j in range(row.size):
@@ -81,7 +80,7 @@ def _forward_row(row, weight, bias, center, eps, out):
     return mean, rstd
 
 
-@kernel
+@pasted
 def _backward_row(row, g, weight, mean, rstd, center, out, dw, db):
     n = row.size
     sum_h = 0.0

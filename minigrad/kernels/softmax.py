@@ -30,11 +30,11 @@ import math
 import numpy as np
 
 from minigrad.kernels.fastmath import exp
-from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, item_loops, jit, per_item
+from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, item_loops, jit, pasted, per_item
 
 # --- one row ------------------------------------------------------------------------------------------
 #
-# The helpers are pasted into the per-row bodies that call them (``inline="always"``): a row then costs no
+# The helpers are pasted into the per-row bodies that call them (``@pasted``): a row then costs no
 # function call and no reference counting of its views, which for rows of 12 to 128 elements (attention)
 # cost more than the arithmetic (measured: the backward 1.4-1.9x faster, the forward 1.2-1.3x, with the
 # maximum below). Pasted code takes its caller's fastmath flags, so the bodies ask for REASSOCIATE: the
@@ -42,10 +42,9 @@ from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, ite
 # CONTRACT backward), so the loss rounds as before. The float32 results are bit for bit those of separate
 # functions, except the log-softmax backward, whose g - e^y * total became one fused multiply-add (one
 # rounding fewer).
-_inlined = jit(inline="always")
 
 
-@_inlined
+@pasted
 def _row_max(row):
     """The largest element of ``row`` (-inf for an empty row). NaNs are skipped here but reappear in
     ``row - max``, so a row containing NaN still gives NaN everywhere, as in PyTorch.
@@ -69,7 +68,7 @@ def _row_max(row):
     return m2 if m2 > m0 else m0
 
 
-@_inlined
+@pasted
 def _row_sum(row):
     total = 0.0
     for j in range(row.size):
@@ -77,7 +76,7 @@ def _row_sum(row):
     return total
 
 
-@_inlined
+@pasted
 def _row_dot(a, b):
     total = 0.0
     for j in range(a.size):
@@ -85,7 +84,7 @@ def _row_dot(a, b):
     return total
 
 
-@_inlined
+@pasted
 def _exp_shifted(row, shift, out):
     """``out_j = exp(row_j - shift)``. ``out`` may be ``row`` itself: LLVM guards a loop over two arrays with
     a check that they do not overlap and falls back to scalar code when they do, so the in-place case gets
@@ -98,7 +97,7 @@ def _exp_shifted(row, shift, out):
             out[j] = exp(row[j] - shift)
 
 
-@_inlined
+@pasted
 def _softmax_row(row, out, biggest):
     _exp_shifted(row, biggest, out)
     scale = out.dtype.type(1.0 / _row_sum(out))
@@ -132,7 +131,7 @@ def _causal_softmax(i, x, length, y):
     y[i, visible:] = 0.0
 
 
-@_inlined
+@pasted
 def _softmax_backward_row(y, g, out):
     # dL/dx_j = y_j (g_j - sum_k g_k y_k)
     dot = y.dtype.type(_row_dot(g, y))
@@ -172,7 +171,7 @@ def _log_softmax_backward(i, ys, gs, grads):
         out[j] = g[j] - exp(y[j]) * total
 
 
-@_inlined
+@pasted
 def _cross_entropy_row(row, target, smoothing):
     """Loss of one row, and (max m, log normaliser) for the backward pass.
 
@@ -194,7 +193,7 @@ def _cross_entropy_row(row, target, smoothing):
     return loss, biggest, log_norm
 
 
-@_inlined
+@pasted
 def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale, out):
     # dL/dx_j = scale * (softmax_j - (1 - smoothing) [j == target] - smoothing / n)
     uniform = row.dtype.type(smoothing / row.size)

@@ -98,10 +98,10 @@ class Module:
 
     # Parameters, buffers and children live in their registries (``_parameters``, ``_buffers``, ``_modules``),
     # which ``parameters()`` and ``state_dict()`` walk. Each is also kept in the instance's ``__dict__`` under
-    # its name, so that ``self.weight`` is an ordinary attribute lookup: in CPython 3.11 a lookup that first
-    # fails and then asks ``__getattr__`` costs about 1.2 µs (it builds an AttributeError), 15 times more, and
-    # every layer reads its weights on every call: GPT-2's 200 cached tokens took 257 ms before, 197 ms after
-    # (bench_generation.py, 2 threads). Every change goes through the methods below, which update both.
+    # its name, so that ``self.weight`` is an ordinary attribute lookup. A lookup that first fails and then
+    # asks ``__getattr__`` builds an AttributeError on the way, many times the cost, and every layer reads its
+    # weights on every call: that shows when calls are small, as in generation with the KV cache (one token
+    # at a time, bench_generation.py). Every change goes through the methods below, which update both.
 
     def _register(self, registry: dict, name: str, value) -> None:
         registry[name] = value
