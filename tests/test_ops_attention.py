@@ -119,6 +119,18 @@ def test_gradcheck_bool_mask_broadcast_over_heads_with_an_empty_row():
           *tensors((2, 3, 4, 3), (2, 3, 5, 3), (2, 3, 5, 2)))
 
 
+def test_gradcheck_padding_mask_and_learned_per_key_bias():
+    """Masks the same for every head and query: padding (B, 1, 1, S), with one sequence entirely padding,
+    and a learned bias per key, which gets its gradient summed over heads and queries."""
+    padding = mg.tensor(rng.random((2, 1, 1, 5)) < 0.7)
+    padding.data[0] = False
+    padding.data[1, ..., 0] = True
+    check(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=padding),
+          *tensors((2, 3, 4, 3), (2, 3, 5, 3), (2, 3, 5, 2)))
+    q, k, v, per_key = tensors((2, 3, 4, 3), (2, 3, 5, 3), (2, 3, 5, 2), (2, 1, 1, 5))
+    check(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), q, k, v, per_key)
+
+
 def test_gradcheck_learned_additive_bias():
     """A float mask is added to the scores (ALiBi, relative-position biases) and gets its gradient."""
     q, k, v, bias = tensors((2, 4, 3), (2, 5, 3), (2, 5, 2), (4, 5))
