@@ -334,16 +334,22 @@ def torch_resnet(torch, in_channels: int, widths: tuple[int, ...], blocks_per_st
     return ResNet()
 
 
-def resnet_work(settings: dict, torch) -> list[dict]:
+def resnet_data(settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The ResNet step's images (B, 3, H, W) and labels (B,)."""
+    batch, size = settings["resnet"]
+    rng = np.random.default_rng(2)
+    return rng.standard_normal((batch, 3, size, size), dtype=np.float32), rng.integers(0, 10, batch)
+
+
+def resnet_minigrad(x: np.ndarray, y: np.ndarray) -> tuple[dict, Callable, Callable]:
+    """minigrad's ResNet with SGD: its starting weights, its training step and its check (training-mode
+    logits from the starting weights)."""
     import minigrad
     import minigrad.nn.functional as F
     from minigrad import optim
     from minigrad.models import ResNet
+    from minigrad.profiler import record_function
 
-    batch, size = settings["resnet"]
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((batch, 3, size, size), dtype=np.float32)
-    y = rng.integers(0, 10, batch)
     model = ResNet(in_channels=3, widths=RESNET_WIDTHS, blocks_per_stage=RESNET_BLOCKS)
     start = {k: v.data.copy() for k, v in model.state_dict().items()}
     opt = optim.SGD(model.parameters(), lr=LR)
@@ -351,7 +357,8 @@ def resnet_work(settings: dict, torch) -> list[dict]:
 
     def mg_step():
         F.cross_entropy(model(xs), ys).backward()
-        opt.step()
+        with record_function("optimizer.step"):  # a row of its own when scaling.py profiles the step
+            opt.step()
         opt.zero_grad()
 
     def mg_check():
@@ -360,26 +367,38 @@ def resnet_work(settings: dict, torch) -> list[dict]:
         model.load_state_dict({k: v.copy() for k, v in start.items()})
         return [out]
 
+    return start, mg_step, mg_check
+
+
+def resnet_torch(torch, x: np.ndarray, y: np.ndarray, start: dict) -> tuple[Callable, Callable]:
+    """The same ResNet in torch (:func:`torch_resnet`) with SGD, loaded with minigrad's ``start`` weights: its
+    training step and its check."""
+    tmodel = torch_resnet(torch, 3, RESNET_WIDTHS, RESNET_BLOCKS)
+    tstate = {k: torch.from_numpy(v.copy()) for k, v in start.items()}
+    tmodel.load_state_dict({k: v.reshape(tmodel.state_dict()[k].shape) for k, v in tstate.items()})
+    topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def torch_step():
+        torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
+        topt.step()
+        topt.zero_grad()
+
+    def torch_check():
+        out = tmodel(tx)
+        tmodel.load_state_dict({k: v.reshape(tmodel.state_dict()[k].shape) for k, v in tstate.items()})
+        return [out]
+
+    return torch_step, torch_check
+
+
+def resnet_work(settings: dict, torch) -> list[dict]:
+    x, y = resnet_data(settings)
+    start, mg_step, mg_check = resnet_minigrad(x, y)
     check, timed = {"minigrad": mg_check}, {"minigrad": mg_step}
     if torch is not None:
-        tmodel = torch_resnet(torch, 3, RESNET_WIDTHS, RESNET_BLOCKS)
-        tstate = {k: torch.from_numpy(v.copy()) for k, v in start.items()}
-        tmodel.load_state_dict({k: v.reshape(tmodel.state_dict()[k].shape) for k, v in tstate.items()})
-        topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-        def torch_step():
-            torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
-            topt.step()
-            topt.zero_grad()
-
-        def torch_check():
-            out = tmodel(tx)
-            tmodel.load_state_dict({k: v.reshape(tmodel.state_dict()[k].shape) for k, v in tstate.items()})
-            return [out]
-
-        check["torch"], timed["torch"] = torch_check, torch_step
-    return [run("resnet_step", "ResNet step", [batch, 3, size, size], check, timed, settings,
+        timed["torch"], check["torch"] = resnet_torch(torch, x, y, start)
+    return [run("resnet_step", "ResNet step", [len(x), *x.shape[1:]], check, timed, settings,
                 note="training-mode logits compared from the same weights (torch's state_dict loaded from "
                      "minigrad's)")]
 

@@ -6,6 +6,7 @@ the second. This script finds where. It runs one piece of work (``--work``) on b
 threads (BLAS, Numba and PyTorch alike). A "step" is one run of that work:
 
 - ``gpt``: bench_training's GPT training step (the same model, weights, data and AdamW on both sides);
+- ``resnet``: bench_training's ResNet training step (the same model, weights, data and SGD);
 - ``bert``: bench_bert's sentence embeddings (MiniLM when installed, Hugging Face's ``BertModel`` with the
   same weights on the PyTorch side), on 64 paragraphs: two batches of 32.
 
@@ -27,6 +28,7 @@ side's rows with each other and its step times with the other side's, not profil
 Usage (from the repository root; PyTorch optional)::
 
     python benchmarks/scaling.py                  # the GPT step: results/scaling_gpt.{json,md}, ~1 minute
+    python benchmarks/scaling.py --work resnet    # results/scaling_resnet.{json,md}, ~1 minute
     python benchmarks/scaling.py --work bert      # results/scaling_bert.{json,md}, ~2 minutes
     python benchmarks/scaling.py --quick --out /tmp/scaling.json   # smoke run on a tiny GPT
     python benchmarks/scaling.py --render benchmarks/results/scaling_gpt.json
@@ -43,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_bert
+import bench_training as training
 from bench_core import (
     cell,
     common_arguments,
@@ -53,15 +56,15 @@ from bench_core import (
     time_interleaved,
     write_results,
 )
-from bench_training import FULL, gpt_data, gpt_minigrad, gpt_torch
 
 import minigrad  # before torch (load_torch): with PyTorch's OpenMP loaded first, Numba's threads spin
 
+TIMING = {"repeats": 11, "warmup_s": 0.5, "min_sample_s": 0.1, "rounds": 5, "steps": 3}
+QUICK_TIMING = {"repeats": 3, "warmup_s": 0.05, "min_sample_s": 0.005, "rounds": 2, "steps": 1}
 SETTINGS = {  # per work: (full run, quick run)
-    "gpt": ({"gpt": FULL["gpt"], "repeats": 11, "warmup_s": 0.5, "min_sample_s": 0.1, "rounds": 5,
-             "steps": 3},
-            {"gpt": [2, 16, 16, 1, 2, 11], "repeats": 3, "warmup_s": 0.05, "min_sample_s": 0.005, "rounds": 2,
-             "steps": 1}),
+    "gpt": ({**TIMING, "gpt": training.FULL["gpt"]}, {**QUICK_TIMING, "gpt": [2, 16, 16, 1, 2, 11]}),
+    "resnet": ({**TIMING, "resnet": training.FULL["resnet"]},
+               {**QUICK_TIMING, "resnet": training.QUICK["resnet"]}),
     "bert": ({**bench_bert.FULL, "paragraphs": 64, "repeats": 5, "rounds": 3, "steps": 1},
              {**bench_bert.QUICK, "paragraphs": 4, "repeats": 2, "rounds": 2, "steps": 1}),
 }
@@ -105,18 +108,29 @@ def scaling(one: dict[str, float], many: dict[str, float], threads: int, top: in
     return sorted(rows, key=lambda row: row["lost_ms"], reverse=True)[:top]
 
 
-def gpt_work(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
+def gpt_steps(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
     """The GPT training step, and what it is."""
-    x, y = gpt_data(settings)
-    start, mg_step, _, _ = gpt_minigrad(settings, x, y)
+    x, y = training.gpt_data(settings)
+    start, mg_step, _, _ = training.gpt_minigrad(settings, x, y)
     steps = {"minigrad": mg_step}
     if torch is not None:
-        steps["torch"] = gpt_torch(torch, settings, x, y, start)[0]
+        steps["torch"] = training.gpt_torch(torch, settings, x, y, start)[0]
     return (f"GPT training step: bench_training's (B, T, dim, layers, heads, vocab = {settings['gpt']}), "
             "AdamW"), steps
 
 
-def bert_work(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
+def resnet_steps(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
+    """The ResNet training step, and what it is."""
+    x, y = training.resnet_data(settings)
+    start, mg_step, _ = training.resnet_minigrad(x, y)
+    steps = {"minigrad": mg_step}
+    if torch is not None:
+        steps["torch"] = training.resnet_torch(torch, x, y, start)[0]
+    return (f"ResNet training step: bench_training's (3 stages of 2 basic blocks, widths 16/32/64), "
+            f"{len(x)} images {x.shape[2]}x{x.shape[3]}, SGD"), steps
+
+
+def bert_steps(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object]]]:
     """BERT's sentence embeddings of a few batches of paragraphs, and what they are."""
     encoder, source = bench_bert.encoder_and_source(settings)
     batched = bench_bert.batches(encoder, bench_bert.paragraphs(settings["paragraphs"]), settings)
@@ -128,7 +142,7 @@ def bert_work(settings: dict, torch) -> tuple[str, dict[str, Callable[[], object
             f"{len(batched)} batches of at most {settings['max_length']} tokens; weights: {source}"), steps
 
 
-WORKS = {"gpt": gpt_work, "bert": bert_work}
+WORKS = {"gpt": gpt_steps, "resnet": resnet_steps, "bert": bert_steps}
 
 
 def measure(args: argparse.Namespace) -> dict:

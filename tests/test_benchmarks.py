@@ -193,8 +193,9 @@ def test_compare_flags_only_changes_outside_the_noise_band(tmp_path):
     assert subprocess.run([*script, "--fail-on-slower"], capture_output=True).returncode == 1
 
 
-@pytest.mark.parametrize(("work", "options"), [("gpt", []), ("gpt", ["--no-torch"]), ("bert", [])],
-                         ids=["gpt-with-torch", "gpt-no-torch", "bert"])
+@pytest.mark.parametrize(("work", "options"),
+                         [("gpt", []), ("gpt", ["--no-torch"]), ("resnet", []), ("bert", [])],
+                         ids=["gpt-with-torch", "gpt-no-torch", "resnet", "bert"])
 def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, work, options):
     out = tmp_path / "scaling.json"
     script = ROOT / "benchmarks" / "scaling.py"
@@ -211,8 +212,9 @@ def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, work, optio
         assert set(results["step_times"][threads]) == sides
     minigrad_rows = set(results["profiles"]["minigrad"]["1"])
     # the operations, the optimizer's range (training) and the remainder each have a row
-    expected = ({"linear forward", "AddmmBackward backward", "optimizer.step range"} if work == "gpt"
-                else {"linear forward", "scaled_dot_product_attention forward"})
+    expected = {"gpt": {"linear forward", "AddmmBackward backward", "optimizer.step range"},
+                "resnet": {"conv2d forward", "ConvolutionBackward backward", "optimizer.step range"},
+                "bert": {"linear forward", "scaled_dot_product_attention forward"}}[work]
     assert expected | {"(outside the rows)"} <= minigrad_rows
     for ranked in results["ranked"].values():
         assert [row["lost_ms"] for row in ranked] == sorted((row["lost_ms"] for row in ranked), reverse=True)

@@ -87,8 +87,9 @@ BLAS_SPIN = "18"  # OpenBLAS's idle threads spin 2**18 cycles before sleeping (i
 def configure_blas_threads() -> None:
     """Let NumPy's OpenBLAS threads sleep soon after a product (see the module docstring), unless the user
     chose. OpenBLAS reads the setting when its threads start, so they are stopped here: the next product
-    starts them again with it. Other BLAS libraries (MKL, Accelerate) and OpenMP builds are left alone."""
-    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+    starts them again with it (its pthreads server does so on Linux and macOS; Windows builds have their own
+    server and are left alone, as are other BLAS libraries, MKL or Accelerate, and OpenMP builds)."""
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ or sys.platform == "win32":
         return
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = BLAS_SPIN
     import numpy  # (loads NumPy's BLAS, so that threadpoolctl finds it)
