@@ -43,7 +43,6 @@ from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, ite
 # functions, except the log-softmax backward, whose g - e^y * total became one fused multiply-add (one
 # rounding fewer).
 
-
 @pasted
 def _row_max(row):
     """The largest element of ``row`` (-inf for an empty row). NaNs are skipped here but reappear in
