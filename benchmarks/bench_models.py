@@ -627,7 +627,8 @@ def gpt_memory_child(side: str, args: argparse.Namespace) -> dict:
 def gpt_memory(args: argparse.Namespace, torch) -> dict:
     """Each side's GPT step memory, measured in fresh processes (so that neither library's allocations or
     caches count against the other), ``MEMORY_RUNS`` of them per side, the sides alternating. Per side: the
-    run with the median peak growth, and every run's growth (PyTorch's varied by 20% from run to run)."""
+    run with the median peak growth, and every run's growth (one process's allocator noise must not flip
+    the verdict)."""
     sides = ["minigrad"] + (["torch"] if torch is not None else [])
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for _ in range(1 if args.quick else MEMORY_RUNS):

@@ -62,7 +62,7 @@ import minigrad  # before torch (load_torch): with PyTorch's OpenMP loaded first
 TIMING = {"repeats": 11, "warmup_s": 0.5, "min_sample_s": 0.1, "rounds": 5, "steps": 3}
 QUICK_TIMING = {"repeats": 3, "warmup_s": 0.05, "min_sample_s": 0.005, "rounds": 2, "steps": 1}
 SETTINGS = {  # per work: (full run, quick run)
-    "gpt": ({**TIMING, "gpt": training.FULL["gpt"]}, {**QUICK_TIMING, "gpt": [2, 16, 16, 1, 2, 11]}),
+    "gpt": ({**TIMING, "gpt": training.FULL["gpt"]}, {**QUICK_TIMING, "gpt": training.QUICK["gpt"]}),
     "resnet": ({**TIMING, "resnet": training.FULL["resnet"]},
                {**QUICK_TIMING, "resnet": training.QUICK["resnet"]}),
     "bert": ({**bench_bert.FULL, "paragraphs": 64, "repeats": 5, "rounds": 3, "steps": 1},
@@ -145,6 +145,13 @@ def bert_steps(settings: dict, torch) -> tuple[str, dict[str, Callable[[], objec
 WORKS = {"gpt": gpt_steps, "resnet": resnet_steps, "bert": bert_steps}
 
 
+def use_threads(threads: int, torch) -> None:
+    """Give both sides ``threads`` threads (BLAS and Numba; PyTorch's intra-op pool when it runs)."""
+    set_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
 def measure(args: argparse.Namespace) -> dict:
     settings = SETTINGS[args.work][1 if args.quick else 0]
     threads_compared = (1, args.threads)
@@ -153,16 +160,12 @@ def measure(args: argparse.Namespace) -> dict:
 
     step_times, rounds = {}, {(side, t): [] for side in steps for t in threads_compared}
     for threads in threads_compared:
-        set_threads(threads)
-        if torch is not None:
-            torch.set_num_threads(threads)
+        use_threads(threads, torch)
         step_times[threads] = time_interleaved(steps, settings["repeats"], settings["warmup_s"],
                                                settings["min_sample_s"])
     for _ in range(settings["rounds"]):
         for threads in threads_compared:
-            set_threads(threads)
-            if torch is not None:
-                torch.set_num_threads(threads)
+            use_threads(threads, torch)
             for side, step in steps.items():
                 step()  # wake this side's threads at this count
                 rows = (minigrad_rows(step, settings["steps"]) if side == "minigrad"
