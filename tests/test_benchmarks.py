@@ -219,3 +219,20 @@ def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, work, optio
     for ranked in results["ranked"].values():
         assert [row["lost_ms"] for row in ranked] == sorted((row["lost_ms"] for row in ranked), reverse=True)
     assert "rows losing the most" in result.stdout
+
+
+def test_allocator_benchmark_quick_run_times_both_settings(tmp_path):
+    out = tmp_path / "allocator.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "allocator.py"), "--quick", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    assert set(results["summary"]) == set(results["malloc"]) == {"minigrad", "glibc"}
+    for setting, works in results["summary"].items():
+        assert set(works) == {"GPT step", "ResNet step"}
+        for sides in works.values():
+            assert "minigrad" in sides and ("torch" in sides) == (results["torch"] == "used")
+            for numbers in sides.values():
+                assert numbers["median_s"] > 0 and numbers["page_faults"] >= 0 and numbers["system_ms"] >= 0
+        assert len(results["runs"][setting]) == results["settings"]["rounds"]
+    assert "page faults per step" in result.stdout
