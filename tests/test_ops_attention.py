@@ -1,7 +1,11 @@
 """scaled_dot_product_attention, masked_fill, tril and triu: forward against a composition of primitives and
 NumPy, backward by float64 gradcheck (masks, all-masked rows, dropout, learned biases, grouped-query
-attention), and the error messages. PyTorch parity is in test_torch_parity.py."""
+attention), and the error messages. PyTorch parity is in test_torch_parity.py.
 
+Every test runs twice: as it is (its small shapes make one block), and with the batch cut into blocks that
+run on other threads (minigrad/parallel.py), which the op does above a size."""
+
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,9 +13,17 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad import parallel
 from minigrad.ops.attention import attention_weights
 
 rng = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True, params=["one block", "blocks"])
+def blocks(request, monkeypatch):
+    if request.param == "blocks":  # pretend 3 threads, each paying for itself: any batch of 2+ is split
+        monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+        monkeypatch.setattr(parallel, "MIN_FLOPS_PER_BLOCK", 1e-9)
 
 
 def tensors(*shapes, dtype=np.float64):

@@ -153,3 +153,32 @@ def test_idle_openblas_threads_sleep_soon_unless_the_user_chose(given):
     assert setting == (given or "18")
     if given is None:
         assert float(burnt) < 0.03, f"OpenBLAS's idle threads still spin: {burnt} CPU seconds in 0.1 s"
+
+
+@pytest.mark.parametrize("case", ["causal", "padding", "learned bias", "grouped", "dropout"])
+def test_attention_in_blocks_gives_the_bits_of_one_block(many_threads, monkeypatch, case):
+    """float32, where BLAS's rounding shows: each block's products and rows are computed as in one block."""
+    shapes = {"grouped": [(6, 4, 16, 8), (6, 2, 16, 8), (6, 2, 16, 8)]}.get(case, [(6, 3, 16, 8)] * 3)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    mask = {"padding": mg.tensor(rng.random((6, 1, 1, 16)) < 0.8),
+            "learned bias": mg.tensor(rng.standard_normal((6, 3, 16, 16)).astype(np.float32),
+                                      requires_grad=True)}.get(case)
+    options = {"causal": {"is_causal": True}, "grouped": {"is_causal": True, "enable_gqa": True},
+               "dropout": {"dropout_p": 0.3}}.get(case, {})
+    g = rng.standard_normal((*shapes[0][:-1], shapes[2][-1])).astype(np.float32)
+
+    def run():
+        tensors = [mg.tensor(a, requires_grad=True) for a in inputs]
+        mg.manual_seed(0)
+        out = mg.nn.functional.scaled_dot_product_attention(*tensors, attn_mask=mask, **options)
+        out.backward(g)
+        learned = [mask.grad.data] if case == "learned bias" else []
+        if case == "learned bias":
+            mask.grad = None
+        return [out.data] + [t.grad.data for t in tensors] + learned
+
+    split = run()
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
+    assert len(parallel.batch_blocks(6, flops=1e9)) == 1
+    for got, expected in zip(split, run(), strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -275,17 +275,18 @@ def causal_softmax_forward(x: np.ndarray, length: int, parallel: bool | None = N
     return out
 
 
-def causal_softmax_backward(y: np.ndarray, g: np.ndarray, length: int, parallel: bool | None = None
-                            ) -> np.ndarray:
+def causal_softmax_backward(y: np.ndarray, g: np.ndarray, length: int, parallel: bool | None = None,
+                            out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`causal_softmax_forward` given its output ``y`` and the output's gradient ``g``."""
-    out = np.empty_like(y)
+    out = np.empty_like(y) if out is None else out
     _run(CAUSAL_SOFTMAX_BACKWARD, y, parallel, g, length, out)
     return out
 
 
-def softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+def softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None,
+                     out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of the rows' softmax given its output ``y`` and the output's gradient ``g``."""
-    out = np.empty_like(y)
+    out = np.empty_like(y) if out is None else out
     _run(SOFTMAX_BACKWARD, y, parallel, g, out)
     return out
 

@@ -35,6 +35,7 @@ from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
 from minigrad.kernels import softmax as kernels
 from minigrad.ops.common import unbroadcast
+from minigrad.parallel import batch_blocks, run_blocks
 from minigrad.random import default_generator
 
 
@@ -62,32 +63,58 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     group = _gqa_group(query, key, value) if enable_gqa else 1
     q = _grouped(query.data * query.dtype.type(scale), group)
     k, v = key.data, value.data
-    probs = _probabilities(q, k, _grouped_mask(attn_mask, query.shape, group), is_causal, group)
-    kept, dropped = probs, None
-    if dropout_p > 0.0:
-        dropped = _dropout_scale(probs.shape, probs.dtype, dropout_p)
-        kept = probs * dropped
-    out = np.matmul(kept, v)
+    bias = _bias(_grouped_mask(attn_mask, query.shape, group), q.dtype)
+    shape = _scores_shape(q, k, bias)
+    dropped = _dropout_scale(shape, q.dtype, dropout_p) if dropout_p > 0.0 else None
+    probs = np.empty(shape, q.dtype)
+    kept = probs if dropped is None else np.empty(shape, q.dtype)
+    out = np.empty((*shape[:-1], v.shape[-1]), q.dtype)
+    # Blocks of the batch, one per thread, each with single-threaded BLAS (minigrad/parallel.py): one
+    # sequence's products are too small for BLAS to share between threads.
+    batch = shape[0] if len(shape) > 2 else 1
+    blocks = batch_blocks(batch, 2.0 * math.prod(shape) * (q.shape[-1] + v.shape[-1]))
+    parallel = None if len(blocks) == 1 else False  # (the row kernels too: they run inside a block's thread)
+
+    def part(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Block lo..hi of ``a``'s batch; all of ``a`` when it broadcasts over the batch."""
+        return a[lo:hi] if a.ndim == len(shape) and a.shape[0] == batch > 1 else a
+
+    def forward_block(lo, hi, _):
+        _probabilities(part(q, lo, hi), part(k, lo, hi), None if bias is None else part(bias, lo, hi),
+                       is_causal, part(probs, lo, hi), group, parallel)
+        if dropped is not None:
+            np.multiply(part(probs, lo, hi), part(dropped, lo, hi), out=part(kept, lo, hi))
+        np.matmul(part(kept, lo, hi), part(v, lo, hi), out=part(out, lo, hi))
+
+    run_blocks(blocks, forward_block)
     learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
     inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
 
     def backward(g):
         g = _grouped(g, group)
-        grad_kept = np.matmul(g, v.swapaxes(-1, -2))
-        grad_probs = grad_kept if dropped is None else grad_kept * dropped
-        rows = probs.shape[-1]
-        probs_2d = probs.reshape(-1, rows)
-        grad_2d = np.ascontiguousarray(grad_probs, dtype=probs.dtype).reshape(-1, rows)
-        if is_causal:
-            grad_scores = kernels.causal_softmax_backward(probs_2d, grad_2d, probs.shape[-2] // group)
-        else:
-            grad_scores = kernels.softmax_backward(probs_2d, grad_2d)
-        grad_scores = grad_scores.reshape(probs.shape)
-        grad_q = _ungrouped(np.matmul(grad_scores, k), group) * query.dtype.type(scale)
-        grad_k = np.matmul(grad_scores.swapaxes(-1, -2), q)
-        grad_v = np.matmul(kept.swapaxes(-1, -2), g)
-        grads = [unbroadcast(grad_q, query.shape), unbroadcast(grad_k, key.shape),
-                 unbroadcast(grad_v, value.shape)]
+        grad_scores = np.empty(shape, q.dtype)
+        grad_q = np.empty((*shape[:-1], q.shape[-1]), q.dtype)
+        grad_k = np.empty((*shape[:-2], *k.shape[-2:]), q.dtype)
+        grad_v = np.empty((*shape[:-2], *v.shape[-2:]), q.dtype)
+
+        def backward_block(lo, hi, _):
+            g_, probs_, grad_scores_ = part(g, lo, hi), part(probs, lo, hi), part(grad_scores, lo, hi)
+            grad_kept = np.matmul(g_, part(v, lo, hi).swapaxes(-1, -2))
+            grad_probs = grad_kept if dropped is None else grad_kept * part(dropped, lo, hi)
+            rows = shape[-1]
+            probs_2d, out_2d = probs_.reshape(-1, rows), grad_scores_.reshape(-1, rows)
+            grad_2d = np.ascontiguousarray(grad_probs, dtype=probs.dtype).reshape(-1, rows)
+            if is_causal:
+                kernels.causal_softmax_backward(probs_2d, grad_2d, shape[-2] // group, parallel, out=out_2d)
+            else:
+                kernels.softmax_backward(probs_2d, grad_2d, parallel, out=out_2d)
+            np.matmul(grad_scores_, part(k, lo, hi), out=part(grad_q, lo, hi))
+            np.matmul(grad_scores_.swapaxes(-1, -2), part(q, lo, hi), out=part(grad_k, lo, hi))
+            np.matmul(part(kept, lo, hi).swapaxes(-1, -2), g_, out=part(grad_v, lo, hi))
+
+        run_blocks(blocks, backward_block)
+        grads = [unbroadcast(_ungrouped(grad_q, group) * query.dtype.type(scale), query.shape),
+                 unbroadcast(grad_k, key.shape), unbroadcast(grad_v, value.shape)]
         if learned_mask:
             grads.append(unbroadcast(_ungrouped(grad_scores, group), attn_mask.shape))
         return tuple(grads)
@@ -103,27 +130,35 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     group = _gqa_group(query, key, key) if enable_gqa else 1
     q = _grouped(query.data * query.dtype.type(scale), group)
-    return _ungrouped(_probabilities(q, key.data, _grouped_mask(attn_mask, query.shape, group), is_causal,
-                                     group), group)
+    bias = _bias(_grouped_mask(attn_mask, query.shape, group), q.dtype)
+    probs = np.empty(_scores_shape(q, key.data, bias), q.dtype)
+    return _ungrouped(_probabilities(q, key.data, bias, is_causal, probs, group), group)
 
 
-def _probabilities(q: np.ndarray, k: np.ndarray, attn_mask, is_causal: bool, group: int = 1) -> np.ndarray:
-    """softmax(q k^T + mask) over the last dimension, with all-masked rows giving zeros. With grouped
-    queries (``group`` > 1, see :func:`_grouped`), row r of the scores is query position r % L."""
-    scores = np.matmul(q, k.swapaxes(-1, -2))
-    rows = scores.shape[-1]
+def _scores_shape(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None) -> tuple[int, ...]:
+    """(..., L, S): the leading dimensions of queries, keys and mask broadcast together."""
+    shape = (*np.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+    return shape if bias is None else np.broadcast_shapes(bias.shape, shape)
+
+
+def _probabilities(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None, is_causal: bool, out: np.ndarray,
+                   group: int = 1, parallel: bool | None = None) -> np.ndarray:
+    """softmax(q k^T + bias) over the last dimension, written into ``out`` (of :func:`_scores_shape`), with
+    all-masked rows giving zeros. With grouped queries (``group`` > 1, see :func:`_grouped`), row r of the
+    scores is query position r % L."""
+    if out.shape == _scores_shape(q, k, None):
+        np.matmul(q, k.swapaxes(-1, -2), out=out)
+        if bias is not None:
+            out += bias
+    else:  # the mask has batch dimensions the queries and keys lack
+        np.add(np.matmul(q, k.swapaxes(-1, -2)), bias, out=out)
+    rows = out.shape[-1]
     if is_causal:  # the kernel never reads the scores a query may not see
-        kernels.causal_softmax_forward(scores.reshape(-1, rows), scores.shape[-2] // group,
-                                       out=scores.reshape(-1, rows))
-        return scores
-    if attn_mask is not None:
-        bias = _bias(attn_mask, scores.dtype)
-        if np.broadcast_shapes(bias.shape, scores.shape) == scores.shape:
-            scores += bias
-        else:  # the mask has batch dimensions the queries and keys lack
-            scores = np.ascontiguousarray(scores + bias)
-    kernels.attention_softmax_forward(scores.reshape(-1, rows), out=scores.reshape(-1, rows))
-    return scores
+        kernels.causal_softmax_forward(out.reshape(-1, rows), out.shape[-2] // group, parallel,
+                                       out=out.reshape(-1, rows))
+    else:
+        kernels.attention_softmax_forward(out.reshape(-1, rows), parallel, out=out.reshape(-1, rows))
+    return out
 
 
 def _dropout_scale(shape: tuple[int, ...], dtype: np.dtype, p: float) -> np.ndarray:
@@ -134,7 +169,10 @@ def _dropout_scale(shape: tuple[int, ...], dtype: np.dtype, p: float) -> np.ndar
     return keep * dtype.type(1.0 / (1.0 - p))
 
 
-def _bias(attn_mask, dtype: np.dtype) -> np.ndarray:
+def _bias(attn_mask, dtype: np.dtype) -> np.ndarray | None:
+    """The mask as a float array added to the scores: 0 where a query may look, -inf where it may not."""
+    if attn_mask is None:
+        return None
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
     if mask.dtype == np.bool_:
         return np.where(mask, dtype.type(0), dtype.type(-np.inf))
