@@ -236,3 +236,16 @@ def test_allocator_benchmark_quick_run_times_both_settings(tmp_path):
                 assert numbers["median_s"] > 0 and numbers["page_faults"] >= 0 and numbers["system_ms"] >= 0
         assert len(results["runs"][setting]) == results["settings"]["rounds"]
     assert "page faults per step" in result.stdout
+
+
+def test_attention_blocks_benchmark_quick_run_times_both_ways(tmp_path):
+    out = tmp_path / "attention_blocks.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "attention_blocks.py"), "--quick", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    assert len(results["rows"]) == len(results["settings"]["shapes"])
+    for row in results["rows"]:
+        assert set(row["times"]) == {"one block", "split"}
+        assert all(t["status"] == "ok" and t["median_s"] > 0 for t in row["times"].values())
+    assert "split / one block" in result.stdout

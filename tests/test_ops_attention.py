@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
+import minigrad.ops.attention as attention
 from minigrad import parallel
 from minigrad.ops.attention import attention_weights
 
@@ -24,6 +25,7 @@ def blocks(request, monkeypatch):
     if request.param == "blocks":  # pretend 3 threads, each paying for itself: any batch of 2+ is split
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
         monkeypatch.setattr(parallel, "MIN_FLOPS_PER_BLOCK", 1e-9)
+        monkeypatch.setattr(attention, "MIN_SPLIT_FLOPS_PER_HEAD", 0)
 
 
 def tensors(*shapes, dtype=np.float64):

@@ -38,6 +38,11 @@ from minigrad.ops.common import unbroadcast
 from minigrad.parallel import batch_blocks, run_blocks
 from minigrad.random import default_generator
 
+# The batch is split only when each head's products are this large (in FLOPs). benchmarks/attention_blocks.py
+# times forward + backward both ways: split, 64 or 128 positions with 32-wide heads took about half to 0.85
+# of the time, but 17 positions with 16-wide heads or 32 with 32-wide ones took longer, at every batch size.
+MIN_SPLIT_FLOPS_PER_HEAD = 2**18
+
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
@@ -70,9 +75,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     kept = probs if dropped is None else np.empty(shape, q.dtype)
     out = np.empty((*shape[:-1], v.shape[-1]), q.dtype)
     # Blocks of the batch, one per thread, each with single-threaded BLAS (minigrad/parallel.py): one
-    # sequence's products are too small for BLAS to share between threads.
+    # sequence's products are too small for BLAS to share between threads, but large enough to be split.
     batch = shape[0] if len(shape) > 2 else 1
-    blocks = batch_blocks(batch, 2.0 * math.prod(shape) * (q.shape[-1] + v.shape[-1]))
+    per_head = 2.0 * shape[-2] * shape[-1] * (q.shape[-1] + v.shape[-1])  # one head's products' FLOPs
+    blocks = [(0, batch)]
+    if per_head >= MIN_SPLIT_FLOPS_PER_HEAD:
+        blocks = batch_blocks(batch, per_head * math.prod(shape[:-2]))
     parallel = None if len(blocks) == 1 else False  # (the row kernels too: they run inside a block's thread)
 
     def part(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
