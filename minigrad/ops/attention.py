@@ -28,6 +28,7 @@ than 0/0 = NaN, which would then poison every gradient it touches. PyTorch 2.13 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -74,53 +75,19 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     probs = np.empty(shape, q.dtype)
     kept = probs if dropped is None else np.empty(shape, q.dtype)
     out = np.empty((*shape[:-1], v.shape[-1]), q.dtype)
-    # Blocks of the batch, one per thread, each with single-threaded BLAS (minigrad/parallel.py): one
-    # sequence's products are too small for BLAS to share between threads, but large enough to be split.
-    batch = shape[0] if len(shape) > 2 else 1
-    per_head = 2.0 * shape[-2] * shape[-1] * (q.shape[-1] + v.shape[-1])  # one head's products' FLOPs
-    blocks = [(0, batch)]
-    if per_head >= MIN_SPLIT_FLOPS_PER_HEAD:
-        blocks = batch_blocks(batch, per_head * math.prod(shape[:-2]))
-    parallel = None if len(blocks) == 1 else False  # (the row kernels too: they run inside a block's thread)
-
-    def part(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        """Block lo..hi of ``a``'s batch; all of ``a`` when it broadcasts over the batch."""
-        return a[lo:hi] if a.ndim == len(shape) and a.shape[0] == batch > 1 else a
-
-    def forward_block(lo, hi, _):
-        _probabilities(part(q, lo, hi), part(k, lo, hi), None if bias is None else part(bias, lo, hi),
-                       is_causal, part(probs, lo, hi), group, parallel)
-        if dropped is not None:
-            np.multiply(part(probs, lo, hi), part(dropped, lo, hi), out=part(kept, lo, hi))
-        np.matmul(part(kept, lo, hi), part(v, lo, hi), out=part(out, lo, hi))
-
-    run_blocks(blocks, forward_block)
+    blocks = _blocks(shape, q.shape[-1] + v.shape[-1])
+    _in_blocks(blocks, shape, _attend, (q, k, v, bias, dropped, probs, kept, out), is_causal, group)
     learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
     inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
 
     def backward(g):
-        g = _grouped(g, group)
         grad_scores = np.empty(shape, q.dtype)
         grad_q = np.empty((*shape[:-1], q.shape[-1]), q.dtype)
         grad_k = np.empty((*shape[:-2], *k.shape[-2:]), q.dtype)
         grad_v = np.empty((*shape[:-2], *v.shape[-2:]), q.dtype)
-
-        def backward_block(lo, hi, _):
-            g_, probs_, grad_scores_ = part(g, lo, hi), part(probs, lo, hi), part(grad_scores, lo, hi)
-            grad_kept = np.matmul(g_, part(v, lo, hi).swapaxes(-1, -2))
-            grad_probs = grad_kept if dropped is None else grad_kept * part(dropped, lo, hi)
-            rows = shape[-1]
-            probs_2d, out_2d = probs_.reshape(-1, rows), grad_scores_.reshape(-1, rows)
-            grad_2d = np.ascontiguousarray(grad_probs, dtype=probs.dtype).reshape(-1, rows)
-            if is_causal:
-                kernels.causal_softmax_backward(probs_2d, grad_2d, shape[-2] // group, parallel, out=out_2d)
-            else:
-                kernels.softmax_backward(probs_2d, grad_2d, parallel, out=out_2d)
-            np.matmul(grad_scores_, part(k, lo, hi), out=part(grad_q, lo, hi))
-            np.matmul(grad_scores_.swapaxes(-1, -2), part(q, lo, hi), out=part(grad_k, lo, hi))
-            np.matmul(part(kept, lo, hi).swapaxes(-1, -2), g_, out=part(grad_v, lo, hi))
-
-        run_blocks(blocks, backward_block)
+        _in_blocks(blocks, shape, _attend_backward,
+                   (_grouped(g, group), q, k, v, dropped, probs, kept, grad_scores, grad_q, grad_k, grad_v),
+                   is_causal, group)
         grads = [unbroadcast(_ungrouped(grad_q, group) * query.dtype.type(scale), query.shape),
                  unbroadcast(grad_k, key.shape), unbroadcast(grad_v, value.shape)]
         if learned_mask:
@@ -128,6 +95,59 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         return tuple(grads)
 
     return make_result(_ungrouped(out, group), inputs, backward, "ScaledDotProductAttentionBackward")
+
+
+def _attend(q, k, v, bias, dropped, probs, kept, out, is_causal: bool, group: int, parallel: bool | None):
+    """The forward of one block: ``probs`` = softmax(q k^T + bias), ``kept`` = probs (x dropped), ``out`` =
+    kept v, written into the given arrays."""
+    _probabilities(q, k, bias, is_causal, probs, group, parallel)
+    if dropped is not None:
+        np.multiply(probs, dropped, out=kept)
+    np.matmul(kept, v, out=out)
+
+
+def _attend_backward(g, q, k, v, dropped, probs, kept, grad_scores, grad_q, grad_k, grad_v, is_causal: bool,
+                     group: int, parallel: bool | None):
+    """The backward of one block (the formulas of the module docstring), written into the ``grad_`` arrays;
+    ``grad_q`` is still to be multiplied by the scale."""
+    grad_kept = np.matmul(g, v.swapaxes(-1, -2))
+    grad_probs = grad_kept if dropped is None else grad_kept * dropped
+    rows = probs.shape[-1]
+    probs_2d = probs.reshape(-1, rows)
+    grad_2d = np.ascontiguousarray(grad_probs, probs.dtype).reshape(-1, rows)
+    if is_causal:
+        kernels.causal_softmax_backward(probs_2d, grad_2d, probs.shape[-2] // group, parallel,
+                                        out=grad_scores.reshape(-1, rows))
+    else:
+        kernels.softmax_backward(probs_2d, grad_2d, parallel, out=grad_scores.reshape(-1, rows))
+    np.matmul(grad_scores, k, out=grad_q)
+    np.matmul(grad_scores.swapaxes(-1, -2), q, out=grad_k)
+    np.matmul(kept.swapaxes(-1, -2), g, out=grad_v)
+
+
+def _blocks(shape: tuple[int, ...], widths: int) -> list[tuple[int, int]]:
+    """Blocks of the batch (dimension 0 of the scores' ``shape``), one per thread (minigrad/parallel.py),
+    when each head's products (``widths`` = E + Ev) are large enough to pay; else one block."""
+    per_head = 2.0 * shape[-2] * shape[-1] * widths
+    if len(shape) < 3 or per_head < MIN_SPLIT_FLOPS_PER_HEAD:
+        return [(0, 1)]
+    return batch_blocks(shape[0], per_head * math.prod(shape[:-2]))
+
+
+def _in_blocks(blocks: list[tuple[int, int]], shape: tuple[int, ...], work: Callable, arrays: tuple,
+               *options) -> None:
+    """``work(*arrays, *options, parallel)`` on the whole arrays, or, with several blocks, on each block of
+    the batch in its own thread (with BLAS and the row kernels single-threaded); an array that broadcasts
+    over the batch (or None) is passed whole to every block."""
+    if len(blocks) == 1:
+        work(*arrays, *options, None)
+        return
+
+    def block(lo: int, hi: int, _) -> None:
+        work(*(a[lo:hi] if a is not None and a.ndim == len(shape) and a.shape[0] == shape[0] else a
+               for a in arrays), *options, False)
+
+    run_blocks(blocks, block)
 
 
 def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = None, is_causal: bool = False,
@@ -143,9 +163,15 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
     return _ungrouped(_probabilities(q, key.data, bias, is_causal, probs, group), group)
 
 
+def _products_shape(q: np.ndarray, k: np.ndarray) -> tuple[int, ...]:
+    """(..., L, S) of q k^T: the leading dimensions of queries and keys broadcast together."""
+    lead = q.shape[:-2] if q.shape[:-2] == k.shape[:-2] else np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+    return (*lead, q.shape[-2], k.shape[-2])
+
+
 def _scores_shape(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None) -> tuple[int, ...]:
-    """(..., L, S): the leading dimensions of queries, keys and mask broadcast together."""
-    shape = (*np.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+    """(..., L, S) of the scores, which the mask can widen (with batch dimensions the queries lack)."""
+    shape = _products_shape(q, k)
     return shape if bias is None else np.broadcast_shapes(bias.shape, shape)
 
 
@@ -154,7 +180,7 @@ def _probabilities(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None, is_cau
     """softmax(q k^T + bias) over the last dimension, written into ``out`` (of :func:`_scores_shape`), with
     all-masked rows giving zeros. With grouped queries (``group`` > 1, see :func:`_grouped`), row r of the
     scores is query position r % L."""
-    if out.shape == _scores_shape(q, k, None):
+    if bias is None or out.shape == _products_shape(q, k):
         np.matmul(q, k.swapaxes(-1, -2), out=out)
         if bias is not None:
             out += bias
