@@ -34,9 +34,9 @@ unless you set ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_
 ``HEAP_BLOCK_BYTES`` from its heap and to keep up to ``KEPT_FREE_BYTES`` of freed memory for the next
 arrays. The price: the process keeps what it freed, up to that amount, instead of returning it to the
 system at once. ``benchmarks/allocator.py`` measures both settings (``benchmarks/results/allocator.md``):
-on 2 cores, glibc's own took 3,800 page faults per GPT training step and 8,300 per ResNet step, minigrad's
-none, and the steps 156 and 200 ms against 133 and 188 ms (PyTorch's steps in the same processes, which
-allocate through the same ``malloc``, also gained: 153 and 145 ms against 145 and 125 ms).
+on 2 cores, glibc's own took 2,400 page faults per GPT training step and 5,400 per ResNet step, minigrad's
+none, and the steps 133 and 183 ms against 123 and 170 ms (PyTorch's steps in the same processes, which
+allocate through the same ``malloc``, also gained: 143 and 137 ms against 138 and 118 ms).
 
 Numba caches compiled kernels next to their source (``__pycache__``). When the package folder is
 read-only (a system-wide install, a shared lab image) and ``NUMBA_CACHE_DIR`` is unset, Numba would fail
