@@ -23,6 +23,13 @@ keeping its own copy of the (L × S) scores; here it is one node that keeps only
 **A query that may look at nothing** (a row of the mask all false, or all :math:`-\infty`) attends to
 nothing: its row of :math:`P` is zeros, so its output is zero and no gradient flows through it — rather
 than 0/0 = NaN, which would then poison every gradient it touches. PyTorch 2.13 does the same.
+
+**Threads.** Each sequence and head makes its own small products (128 × 32 by 32 × 128 in the course's GPT),
+too small for BLAS to share between threads. So, as conv2d does, the batch is cut into one block of
+sequences per thread, each block running its products with a single-threaded BLAS and its rows with serial
+kernels (``minigrad/parallel.py``), when a head's products are large enough for that to pay
+(``MIN_SPLIT_FLOPS_PER_HEAD``). A block computes exactly what one thread would: the results are the same
+bits on one thread and on several.
 """
 
 from __future__ import annotations
