@@ -221,12 +221,17 @@ def test_scaling_benchmark_quick_run_ranks_each_sides_rows(tmp_path, work, optio
     assert "rows losing the most" in result.stdout
 
 
-def test_allocator_benchmark_quick_run_times_both_settings(tmp_path):
-    out = tmp_path / "allocator.json"
-    command = [sys.executable, str(ROOT / "benchmarks" / "allocator.py"), "--quick", "--out", str(out)]
+def _quick_run(tmp_path, script: str) -> tuple[dict, str]:
+    """Run ``benchmarks/<script>.py --quick``: its results (strict JSON) and what it printed."""
+    out = tmp_path / f"{script}.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    return json.loads(out.read_text(), parse_constant=_reject_nan), result.stdout
+
+
+def test_allocator_benchmark_quick_run_times_both_settings(tmp_path):
+    results, printed = _quick_run(tmp_path, "allocator")
     assert set(results["summary"]) == set(results["malloc"]) == {"minigrad", "glibc"}
     for setting, works in results["summary"].items():
         assert set(works) == {"GPT step", "ResNet step"}
@@ -235,17 +240,13 @@ def test_allocator_benchmark_quick_run_times_both_settings(tmp_path):
             for numbers in sides.values():
                 assert numbers["median_s"] > 0 and numbers["page_faults"] >= 0 and numbers["system_ms"] >= 0
         assert len(results["runs"][setting]) == results["settings"]["rounds"]
-    assert "page faults per step" in result.stdout
+    assert "page faults per step" in printed
 
 
 def test_attention_blocks_benchmark_quick_run_times_both_ways(tmp_path):
-    out = tmp_path / "attention_blocks.json"
-    command = [sys.executable, str(ROOT / "benchmarks" / "attention_blocks.py"), "--quick", "--out", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    results, printed = _quick_run(tmp_path, "attention_blocks")
     assert len(results["rows"]) == len(results["settings"]["shapes"])
     for row in results["rows"]:
         assert set(row["times"]) == {"one block", "split"}
         assert all(t["status"] == "ok" and t["median_s"] > 0 for t in row["times"].values())
-    assert "split / one block" in result.stdout
+    assert "split / one block" in printed

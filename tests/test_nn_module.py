@@ -82,6 +82,18 @@ def test_attributes_always_show_what_the_registries_hold():
         _ = model.first
 
 
+def test_a_replaced_child_or_parameter_keeps_its_place():
+    """As in PyTorch: named_children(), named_parameters() and state_dict() keep the order in which names
+    were first registered, so replacing a layer does not reorder a checkpoint's keys."""
+    model = TwoLayers()
+    children, keys = [n for n, _ in model.named_children()], list(model.state_dict())
+    model.first = nn.Linear(3, 4)
+    model.first.weight = nn.Parameter(minigrad.zeros(4, 3))
+    assert [n for n, _ in model.named_children()] == children
+    assert list(model.state_dict()) == keys
+    assert [n for n, _ in model.first.named_parameters()] == ["weight", "bias"]
+
+
 def test_assigning_a_plain_tensor_to_a_parameter_name_is_refused():
     layer = nn.Linear(2, 2)
     with pytest.raises(TypeError, match=r"nn.Parameter\(value\)"):

@@ -112,9 +112,11 @@ class Module:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called; "
                                  f"call super().__init__() first in {type(self).__name__}.__init__.")
         if isinstance(value, (Parameter, Module)):
+            target = self._parameters if isinstance(value, Parameter) else self._modules
             for registry in (self._parameters, self._buffers, self._modules):
-                registry.pop(name, None)
-            self._register(self._parameters if isinstance(value, Parameter) else self._modules, name, value)
+                if registry is not target:  # (a replaced entry of target keeps its place, as in PyTorch)
+                    registry.pop(name, None)
+            self._register(target, name, value)
         elif name in self._parameters:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to parameter {name!r} of "
