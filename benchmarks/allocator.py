@@ -17,7 +17,7 @@ same processes, so it gets the same malloc: its allocations go through glibc's `
 
 Usage (from the repository root; PyTorch optional; Linux with glibc)::
 
-    python benchmarks/allocator.py                # ~4 minutes: results/allocator.{json,md}
+    python benchmarks/allocator.py                # ~2 minutes: results/allocator.{json,md}
     python benchmarks/allocator.py --quick --out /tmp/allocator.json   # smoke run on tiny models
     python benchmarks/allocator.py --render benchmarks/results/allocator.json
 """

@@ -117,7 +117,7 @@ def configure_blas_threads() -> None:
             library.blas_thread_shutdown_()
 
 
-HEAP_BLOCK_BYTES = 32 << 20  # glibc's largest accepted M_MMAP_THRESHOLD on 64-bit machines
+HEAP_BLOCK_BYTES = 32 << 20  # M_MMAP_THRESHOLD's documented ceiling on 64-bit machines (mallopt(3))
 KEPT_FREE_BYTES = 256 << 20  # enough for a course model's step: the freed arrays of one step come back
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers, from glibc's malloc.h
 MALLOC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
