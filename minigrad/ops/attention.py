@@ -47,7 +47,7 @@ from minigrad.parallel import batch_blocks, run_blocks
 from minigrad.random import default_generator
 
 # The batch is split only when each head's products are this large (in FLOPs). benchmarks/attention_blocks.py
-# times forward + backward both ways: split, 64 or 128 positions with 32-wide heads took about half to 0.85
+# times forward + backward both ways: split, 64 or 128 positions with 32-wide heads took 0.6 to 0.85
 # of the time, but 17 positions with 16-wide heads or 32 with 32-wide ones took longer, at every batch size.
 MIN_SPLIT_FLOPS_PER_HEAD = 2**18
 
