@@ -132,12 +132,14 @@ def norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, center: bo
 
 
 def norm_backward(x: np.ndarray, g: np.ndarray, weight: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
-                  center: bool, parallel: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients ``(dx, dweight, dbias)`` of :func:`norm_forward` for the output gradient ``g``.
+                  center: bool, parallel: bool | None = None, out: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients ``(dx, dweight, dbias)`` of :func:`norm_forward` for the output gradient ``g``; ``dx`` is
+    written into ``out`` when given.
 
     ``dx`` has ``x``'s dtype; ``dweight`` and ``dbias`` are float64 sums over the rows.
     """
-    out = np.empty_like(x)
+    out = np.empty_like(x) if out is None else out
     chunks = max(min(CHUNKS, x.shape[0]), 1)
     dw = np.zeros((chunks, x.shape[1]))
     db = np.zeros((chunks, x.shape[1]))

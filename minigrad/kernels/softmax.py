@@ -298,9 +298,10 @@ def log_softmax_forward(x: np.ndarray, parallel: bool | None = None) -> np.ndarr
     return out
 
 
-def log_softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None) -> np.ndarray:
+def log_softmax_backward(y: np.ndarray, g: np.ndarray, parallel: bool | None = None,
+                         out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of the rows' log-softmax given its output ``y`` and the output's gradient ``g``."""
-    out = np.empty_like(y)
+    out = np.empty_like(y) if out is None else out
     _run(LOG_SOFTMAX_BACKWARD, y, parallel, g, out)
     return out
 

@@ -85,8 +85,9 @@ def _fused_norm(op: str, x: Tensor, shape: tuple[int, ...], rows: int, n: int, w
 
     def backward(g):
         g_rows = np.ascontiguousarray(g, dtype=x.dtype).reshape(rows, n)
-        dx, dw, db = kernels.norm_backward(x_rows, g_rows, w, mean, rstd, center)
-        grads = [dx.reshape(x.shape)]
+        dx = np.empty(x.shape, x.dtype)  # an array of its own, not a view: a leaf's .grad takes it uncopied
+        _, dw, db = kernels.norm_backward(x_rows, g_rows, w, mean, rstd, center, out=dx.reshape(rows, n))
+        grads = [dx]
         if weight is not None:
             grads.append(dw.astype(x.dtype).reshape(shape))
         if bias is not None:

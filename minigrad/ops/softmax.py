@@ -53,6 +53,15 @@ class Rows:
             out = out.transpose(self.from_last)
         return out.reshape(self.shape)
 
+    def empty(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """A new array for a gradient, and its (rows, n) view for a kernel to write. With the dim already
+        last, the array owns its memory (not a view), so a leaf's ``.grad`` takes it without a copy."""
+        if self.to_last is None:
+            whole = np.empty(self.shape, dtype)
+            return whole, whole.reshape(self.rows, self.n)
+        rows = np.empty((self.rows, self.n), dtype)
+        return self.from_rows(rows), rows
+
 
 def _rows_along(op: str, x: Tensor, dim: int) -> Rows:
     require_float(op, x)
@@ -75,7 +84,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     y = kernels.softmax_forward(layout.to_rows(x.data, x.dtype))
 
     def backward(g):
-        return (layout.from_rows(kernels.softmax_backward(y, layout.to_rows(g, y.dtype))),)
+        grad, grad_rows = layout.empty(y.dtype)
+        kernels.softmax_backward(y, layout.to_rows(g, y.dtype), out=grad_rows)
+        return (grad,)
 
     return make_result(layout.from_rows(y), (x,), backward, "SoftmaxBackward")
 
@@ -91,6 +102,8 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     y = kernels.log_softmax_forward(layout.to_rows(x.data, x.dtype))
 
     def backward(g):
-        return (layout.from_rows(kernels.log_softmax_backward(y, layout.to_rows(g, y.dtype))),)
+        grad, grad_rows = layout.empty(y.dtype)
+        kernels.log_softmax_backward(y, layout.to_rows(g, y.dtype), out=grad_rows)
+        return (grad,)
 
     return make_result(layout.from_rows(y), (x,), backward, "LogSoftmaxBackward")
