@@ -260,6 +260,24 @@ def test_tril_of_ones_is_the_causal_mask():
 
 # --- errors that teach --------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_heads_keep_their_layout_in_the_output_and_the_gradients(is_causal):
+    """Multi-head attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D) memory. The output
+    and the gradients come back laid out the same way, so the heads merge again by a reshape, not a copy;
+    the values are those of the composed attention."""
+    leaves = tensors((2, 6, 3, 4), (2, 6, 3, 4), (2, 6, 3, 4))  # (B, T, H, D) each
+    q, k, v = (t.transpose(1, 2) for t in leaves)
+    for t in (q, k, v):
+        t.retain_grad()
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    assert out.data.transpose(0, 2, 1, 3).flags.c_contiguous
+    out.backward(mg.ones_like(out))
+    for t in (q, k, v):
+        assert t.grad.data.transpose(0, 2, 1, 3).flags.c_contiguous
+    expected = composed(*(t.detach().requires_grad_(True) for t in (q, k, v)), is_causal=is_causal)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+
+
 def test_errors_name_the_shapes_and_the_fix():
     q, k, v = tensors((2, 4, 3), (2, 5, 3), (2, 5, 2))
     with pytest.raises(ValueError, match=r"same last dimension E.*query \(2, 4, 3\), key \(2, 5, 2\)"):

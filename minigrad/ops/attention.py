@@ -81,7 +81,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     dropped = _dropout_scale(shape, q.dtype, dropout_p) if dropout_p > 0.0 else None
     probs = np.empty(shape, q.dtype)
     kept = probs if dropped is None else np.empty(shape, q.dtype)
-    out = np.empty((*shape[:-1], v.shape[-1]), q.dtype)
+    out = _empty_like_input(query.data, (*shape[:-1], v.shape[-1]))
     blocks = _blocks(shape, q.shape[-1] + v.shape[-1])
     _in_blocks(blocks, shape, _attend, (q, k, v, bias, dropped, probs, kept, out), is_causal, group)
     learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
@@ -89,19 +89,27 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     def backward(g):
         grad_scores = np.empty(shape, q.dtype)
-        grad_q = np.empty((*shape[:-1], q.shape[-1]), q.dtype)
-        grad_k = np.empty((*shape[:-2], *k.shape[-2:]), q.dtype)
-        grad_v = np.empty((*shape[:-2], *v.shape[-2:]), q.dtype)
+        grad_q = _empty_like_input(query.data, (*shape[:-1], q.shape[-1]))
+        grad_k = _empty_like_input(k, (*shape[:-2], *k.shape[-2:]))
+        grad_v = _empty_like_input(v, (*shape[:-2], *v.shape[-2:]))
         _in_blocks(blocks, shape, _attend_backward,
                    (_grouped(g, group), q, k, v, dropped, probs, kept, grad_scores, grad_q, grad_k, grad_v),
                    is_causal, group)
-        grads = [unbroadcast(_ungrouped(grad_q, group) * query.dtype.type(scale), query.shape),
+        grad_q *= query.dtype.type(scale)
+        grads = [unbroadcast(_ungrouped(grad_q, group), query.shape),
                  unbroadcast(grad_k, key.shape), unbroadcast(grad_v, value.shape)]
         if learned_mask:
             grads.append(unbroadcast(_ungrouped(grad_scores, group), attn_mask.shape))
         return tuple(grads)
 
     return make_result(_ungrouped(out, group), inputs, backward, "ScaledDotProductAttentionBackward")
+
+
+def _empty_like_input(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A new array of ``shape``, laid out in memory as the input ``x`` is when it has that shape. Multi-head
+    attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D) memory: an output or gradient
+    laid out the same way becomes (B, T, H·D) again by a reshape, without a copy (as in PyTorch)."""
+    return np.empty_like(x) if x.shape == shape else np.empty(shape, x.dtype)
 
 
 def _attend(q, k, v, bias, dropped, probs, kept, out, is_causal: bool, group: int, parallel: bool | None):
