@@ -37,6 +37,8 @@ ACTIVATIONS = {
     # the left tail: 3e-6 at x = -5.6 (any float32 implementation has this; PyTorch's cancels far worse).
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), gelu_tanh_reference, 4.5e-6, 6),
     "silu": (F.silu, lambda x: x * special.expit(x), 3.5e-7, 80),
+    # 1.702 x is rounded to float32, amplified by |1.702 x| in the left tail (as gelu_tanh's u): 1.3e-6 at -11
+    "quick_gelu": (F.quick_gelu, lambda x: x * special.expit(1.702 * x), 2e-6, 12),
 }
 
 
@@ -73,7 +75,7 @@ def test_float64_forward_is_exact(name, x):
     np.testing.assert_allclose(out.data, reference(x), rtol=3e-14, atol=1e-300)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "quick_gelu"])
 def test_extreme_inputs(name):
     op = ACTIVATIONS[name][0]
     for dtype in (np.float32, np.float64):
@@ -84,7 +86,7 @@ def test_extreme_inputs(name):
         finite = np.isfinite(x)
         np.testing.assert_allclose(out[finite], expected[finite], rtol=1e-15, atol=0)
         assert np.isnan(out[-1])
-        assert out[x == np.inf] == (np.inf if name in ("gelu", "gelu_tanh", "silu") else 1)
+        assert out[x == np.inf] == (np.inf if name in ("gelu", "gelu_tanh", "silu", "quick_gelu") else 1)
 
 
 def test_relu_passes_nan_and_leaky_relu_scales_negatives():
@@ -118,7 +120,7 @@ def test_zero_size_and_0d(name, shape):
         assert x.grad.shape == shape and x.grad.dtype == dtype
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "quick_gelu"])
 def test_float32_backward_matches_float64(name):
     """Backward in float32 agrees with float64 to the accuracy float32 allows (absolute: sigmoid and tanh
     differentiate the rounded output, where 1 - y loses digits as y nears 1)."""
@@ -181,6 +183,8 @@ KERNEL_CALLS = {
     "gelu": lambda x, g: elementwise.gelu(x), "gelu_backward": elementwise.gelu_backward,
     "gelu_tanh": lambda x, g: elementwise.gelu_tanh(x), "gelu_tanh_backward": elementwise.gelu_tanh_backward,
     "silu": lambda x, g: elementwise.silu(x), "silu_backward": elementwise.silu_backward,
+    "quick_gelu": lambda x, g: elementwise.quick_gelu(x),
+    "quick_gelu_backward": elementwise.quick_gelu_backward,
 }
 
 

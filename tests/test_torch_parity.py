@@ -103,6 +103,8 @@ CASES = [
     ("gelu tanh", lambda a: F.gelu(a, approximate="tanh"), lambda a: TF.gelu(a, approximate="tanh"),
      [normal(5, 4) * 3]),
     ("silu", F.silu, TF.silu, [normal(5, 4) * 3]),
+    ("quick_gelu (Hugging Face's QuickGELUActivation)", F.quick_gelu, lambda a: a * torch.sigmoid(1.702 * a),
+     [normal(5, 4) * 3]),
     ("softmax", lambda a: F.softmax(a, dim=1), lambda a: TF.softmax(a, dim=1), [normal(3, 4, 2)]),
     ("log_softmax", lambda a: F.log_softmax(a, dim=-1), lambda a: TF.log_softmax(a, dim=-1),
      [normal(3, 6) * 10]),

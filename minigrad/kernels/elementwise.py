@@ -40,6 +40,7 @@ def element(fn):
 _ZERO = {np.dtype(np.float32): np.float32(0.0), np.dtype(np.float64): np.float64(0.0)}
 _GELU_TANH_SCALE = np.sqrt(2 / np.pi)  # 0.5 * (1 + tanh(u)) with u = sqrt(2/pi) * (x + 0.044715 x^3)
 _GELU_TANH_CUBIC = 0.044715
+QUICK_GELU_SCALE = 1.702  # CLIP's GELU: x * sigmoid(1.702 x)
 
 
 # --- the loops ---------------------------------------------------------------------------------------------
@@ -201,6 +202,18 @@ def _silu_grad(v, g, _):
     return g * s * (one + v * (one - s))
 
 
+@element
+def _quick_gelu(v, _):
+    return v * _logistic(type(v)(QUICK_GELU_SCALE) * v)
+
+
+@element
+def _quick_gelu_grad(v, g, _):
+    one, scale = type(v)(1.0), type(v)(QUICK_GELU_SCALE)
+    s = _logistic(scale * v)
+    return g * s * (one + scale * v * (one - s))
+
+
 # Each with the size from which its parallel loop wins (minigrad/kernels/loops.py has the measurements).
 EXP = unary(_exp, TRANSCENDENTAL)
 RELU, RELU_BACKWARD = unary(_relu, ARITHMETIC), binary(_relu_grad, ARITHMETIC)
@@ -210,6 +223,8 @@ TANH, TANH_BACKWARD = unary(_tanh, TRANSCENDENTAL), binary(_tanh_grad, ARITHMETI
 GELU, GELU_BACKWARD = unary(_gelu, EXPENSIVE), binary(_gelu_grad, EXPENSIVE)
 GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh, TRANSCENDENTAL), binary(_gelu_tanh_grad, TRANSCENDENTAL)
 SILU, SILU_BACKWARD = unary(_silu, TRANSCENDENTAL), binary(_silu_grad, TRANSCENDENTAL)
+QUICK_GELU = unary(_quick_gelu, TRANSCENDENTAL)
+QUICK_GELU_BACKWARD = binary(_quick_gelu_grad, TRANSCENDENTAL)
 
 
 # --- on arrays of any shape --------------------------------------------------------------------------------
@@ -275,3 +290,11 @@ def silu(x: np.ndarray) -> np.ndarray:
 
 def silu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
     return run(SILU_BACKWARD, (x, grad))
+
+
+def quick_gelu(x: np.ndarray) -> np.ndarray:
+    return run(QUICK_GELU, (x,))
+
+
+def quick_gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    return run(QUICK_GELU_BACKWARD, (x, grad))

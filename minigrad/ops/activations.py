@@ -1,4 +1,4 @@
-r"""Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, silu.
+r"""Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, silu, quick_gelu.
 
 Each applies a scalar function :math:`f` to every element, so its backward multiplies the incoming
 gradient by :math:`f'(x)` elementwise. Forward and backward are Numba kernels
@@ -107,3 +107,20 @@ def silu(x: Tensor) -> Tensor:
     """
     data = _floating_data("silu", x)
     return make_result(ew.silu(data), (x,), lambda g: (ew.silu_backward(data, g),), "SiluBackward")
+
+
+def quick_gelu(x: Tensor) -> Tensor:
+    r"""CLIP's approximation of GELU, :math:`x\,\sigma(a x)` with :math:`a = 1.702` (Hugging Face's
+    ``QuickGELUActivation``; PyTorch has no such function).
+
+    .. math:: \frac{d}{dx}\, x\,\sigma(a x) = \sigma(a x) + a x\,\sigma(a x)\bigl(1 - \sigma(a x)\bigr)
+              = \sigma(a x)\,\bigl(1 + a x\,(1 - \sigma(a x))\bigr)
+
+    One kernel each way, where ``x * sigmoid(1.702 * x)`` is three graph nodes, each a pass over the array
+    forward and another backward. The forward gives the same bits as that composition; in the CLIP
+    chapter's training step it saved about a tenth of the step's time (measured by hand: 51 against 57 ms,
+    the two alternated in one process).
+    """
+    data = _floating_data("quick_gelu", x)
+    return make_result(ew.quick_gelu(data), (x,), lambda g: (ew.quick_gelu_backward(data, g),),
+                       "QuickGeluBackward")
