@@ -208,6 +208,23 @@ def test_linear_forward_matches_numpy_and_gradchecks():
         assert minigrad.gradcheck(F.linear, [x, w])
 
 
+def test_linear_adds_the_bias_bit_for_bit_and_sums_its_gradient_over_rows():
+    """The bias is added by a Numba loop: the same float32 additions as NumPy's broadcast; its gradient (a
+    vector-matrix product) is the column sums, also for a batch of no rows."""
+    rng = np.random.default_rng(1)
+    w = minigrad.tensor(rng.standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+    b = minigrad.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+    for rows in (37, 0):
+        x = minigrad.tensor(rng.standard_normal((rows, 5)).astype(np.float32))
+        out = F.linear(x, w, b)
+        np.testing.assert_array_equal(out.data, x.data @ w.data.T + b.data)
+        g = rng.standard_normal((rows, 4)).astype(np.float32)
+        b.grad = None
+        out.backward(g)
+        assert b.grad.dtype == np.float32
+        np.testing.assert_allclose(b.grad.data, g.astype(np.float64).sum(axis=0), rtol=1e-5, atol=1e-6)
+
+
 def test_linear_layer_init_and_errors():
     minigrad.manual_seed(0)
     layer = nn.Linear(100, 50)

