@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from numba import njit, prange
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 # Every kernel's options. ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy, without
 # a Python check per division (which would also keep loops from vectorising). ``nogil``: conv2d runs kernels
@@ -93,6 +93,42 @@ def source_stamp(*files: str) -> int:
     return zlib.crc32(b"".join(Path(file).read_bytes() for file in files))
 
 
+def loop_serially(body, n, arrays):
+    """``body(i, *arrays)`` for ``i`` in ``range(n)``, inside a compiled function (the overload below)."""
+
+
+def loop_in_parallel(body, n, arrays):
+    """``body(i, *arrays)`` for ``i`` in ``prange(n)``, inside a compiled function (the overload below)."""
+
+
+def _loop_source(parallel: bool) -> Callable:
+    """The overload of :func:`loop_serially` or :func:`loop_in_parallel` for the number of ``arrays``.
+
+    Written as ``body(i, *arrays)``, each call would build a tuple of the arrays and count references to
+    each, which for short rows cost more than the row's work (layer norm forward on 1088 rows of 64: 146
+    against 73 us serial, 66 against 38 us on 2 threads, measured by hand). So the loop is written out when
+    Numba compiles it: the arrays taken out of the tuple once, then ``body(i, a0, a1, ...)``.
+    """
+    def overload_for(body, n, arrays):
+        names = ", ".join(f"a{k}" for k in range(len(arrays)))
+        source = (f"def loop(body, n, arrays):\n    {names}, = arrays\n"
+                  f"    for i in {'prange' if parallel else 'range'}(n):\n"
+                  "        item = i  # a copy: Numba refuses a callee that might overwrite the prange index\n"
+                  f"        body(item, {names})\n")
+        namespace = {"prange": prange}
+        exec(source, namespace)
+        return namespace["loop"]
+
+    return overload_for
+
+
+# The parallel loop is pasted into the function that calls it, since Numba makes threads only of a prange in a
+# function compiled with parallel=True. The serial loop is compiled on its own, which is quicker: compiling
+# every row kernel for both dtypes took 60 s, against 72 s with both pasted and 51 s before (by hand).
+overload(loop_serially, inline="never")(_loop_source(parallel=False))
+overload(loop_in_parallel, inline="always")(_loop_source(parallel=True))
+
+
 def item_loops(body: Callable, parallel_from: int, fastmath: frozenset = frozenset()) -> Kernels:
     """Loops calling ``body(i, *arrays)`` for every ``i`` in ``range(n)``: ``kernels.serial(n, *arrays)``.
 
@@ -108,14 +144,11 @@ def item_loops(body: Callable, parallel_from: int, fastmath: frozenset = frozens
     stamp = source_stamp(inspect.getfile(body), str(Path(__file__).with_name("fastmath.py")))
 
     def serial(n, *arrays):
-        for i in range(n):
-            body(i, *arrays)
+        loop_serially(body, n, arrays)
         return stamp
 
     def parallel(n, *arrays):
-        for i in prange(n):
-            item = i  # a copy: Numba refuses an inlined callee that might overwrite the prange index
-            body(item, *arrays)
+        loop_in_parallel(body, n, arrays)
         return stamp
 
     serial, parallel = jit(serial, fastmath=fastmath), jit(parallel, parallel=True, fastmath=fastmath)
