@@ -37,6 +37,31 @@ def test_rotary_embedding_gradcheck():
     assert minigrad.gradcheck(lambda x: F.apply_rotary_pos_emb(x, cos, sin), [x])
 
 
+@pytest.mark.parametrize("shape", [(6, 8), (3, 6, 8), (2, 3, 5, 6, 8), "heads of a (B, T, H, d) array"])
+def test_rotary_kernels_give_the_bits_of_the_numpy_formula(shape):
+    """x * cos + rotate_half(x) * sin and its transpose, written with NumPy, against the kernels: the same
+    float32 bits, forward and backward, for any number of leading dims and for a transposed view of heads
+    (whose layout the output keeps)."""
+    def rotate_half(u, sign=1):
+        half = u.shape[-1] // 2
+        return np.concatenate([-sign * u[..., half:], sign * u[..., :half]], axis=-1)
+
+    if isinstance(shape, str):
+        x = minigrad.tensor(randn(2, 6, 3, 8, dtype=np.float32), requires_grad=True)
+        rotated_input = x.transpose(1, 2)
+    else:
+        x = rotated_input = minigrad.tensor(randn(*shape, dtype=np.float32), requires_grad=True)
+    cos, sin = F.rotary_cos_sin(np.arange(3, 9), 8)
+    out = F.apply_rotary_pos_emb(rotated_input, cos, sin)
+    data = rotated_input.data
+    np.testing.assert_array_equal(out.data, data * cos + rotate_half(data) * sin)
+    assert out.data.strides == data.strides or data.ndim > 4
+    g = randn(*out.shape, seed=1, dtype=np.float32)
+    out.backward(g)
+    grad = x.grad.data.transpose(0, 2, 1, 3) if isinstance(shape, str) else x.grad.data
+    np.testing.assert_array_equal(grad, g * cos + rotate_half(g * sin, sign=-1))
+
+
 def test_rotary_embedding_rotates_pairs_and_keeps_lengths():
     """Pair i is (x_i, x_{i + d/2}), turned by the angle m * theta^(-2i/d): lengths of pairs are kept."""
     x = randn(1, 4, 8)

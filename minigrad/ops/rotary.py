@@ -19,6 +19,9 @@ changes their dot product into one that depends on :math:`m - n` only, since
 **Backward.** A rotation is orthogonal, so its gradient is the rotation the other way, by :math:`-m\omega`:
 :math:`\partial L/\partial x = g \odot \cos + \mathrm{rotate\_half}^\top(g \odot \sin)` with
 :math:`\mathrm{rotate\_half}^\top(u) = [u_{d/2:},\ -u_{:d/2}]`.
+
+Each direction is one Numba kernel (``minigrad/kernels/rotary.py``): these formulas' arithmetic, in the same
+order, computed where each output is written instead of through temporary arrays.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
+from minigrad.kernels.rotary import rotate
 
 
 def rotary_cos_sin(positions, head_dim: int, theta: float = 10000.0,
@@ -55,17 +59,6 @@ def apply_rotary_pos_emb(x: Tensor, cos, sin) -> Tensor:
                          f"sin of shape (T, head_dim); got x {shape_str(x.shape)}, "
                          f"cos {shape_str(cos.shape)}, sin {shape_str(sin.shape)}. Make them with "
                          "rotary_cos_sin(positions, head_dim).")
-    cos, sin = cos.astype(x.dtype, copy=False), sin.astype(x.dtype, copy=False)
-    out = x.data * cos + _rotate_half(x.data) * sin
-    return make_result(out, (x,), lambda g: (g * cos + _rotate_half_transposed(g * sin),),
+    cos, sin = (np.ascontiguousarray(c, dtype=x.dtype) for c in (cos, sin))
+    return make_result(rotate(x.data, cos, sin), (x,), lambda g: (rotate(g, cos, sin, backward=True),),
                        "RotaryEmbeddingBackward")
-
-
-def _rotate_half(x: np.ndarray) -> np.ndarray:
-    half = x.shape[-1] // 2
-    return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
-
-
-def _rotate_half_transposed(u: np.ndarray) -> np.ndarray:
-    half = u.shape[-1] // 2
-    return np.concatenate([u[..., half:], -u[..., :half]], axis=-1)
