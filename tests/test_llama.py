@@ -127,6 +127,29 @@ def test_swiglu_is_silu_gate_times_up_then_down():
     assert all(p.bias is None for p in (mlp.gate_proj, mlp.up_proj, mlp.down_proj))
 
 
+@pytest.mark.parametrize("size", [(3, 50), (40, 1000)])  # serial and parallel kernels
+def test_fused_swiglu_gives_the_bits_of_silu_gate_times_up(size):
+    """F.swiglu(gate, up) is one node computing silu(gate) * up: the composition's values and gradients,
+    bit for bit in float32, for strided inputs too; a float64 gradcheck; errors for mismatched inputs."""
+    gate = minigrad.tensor(randn(*size, seed=1, dtype=np.float32) * 4, requires_grad=True)
+    up = minigrad.tensor(randn(*size[::-1], seed=2, dtype=np.float32), requires_grad=True)
+    g = randn(*size, seed=3, dtype=np.float32)
+    results = []
+    for function in (F.swiglu, lambda a, b: F.silu(a) * b):
+        out = function(gate, up.T)  # a transposed view: the kernels take any strides
+        out.backward(g)
+        results.append((out.data, gate.grad.data, up.grad.data))
+        gate.grad = up.grad = None
+    for fused, composed in zip(*results):
+        np.testing.assert_array_equal(fused, composed)
+    assert minigrad.gradcheck(F.swiglu, [minigrad.tensor(randn(3, 4), requires_grad=True),
+                                         minigrad.tensor(randn(3, 4, seed=1), requires_grad=True)])
+    with pytest.raises(ValueError, match=r"one shape.*\(3, 4\) and \(4,\).*F\.silu\(gate\) \* up"):
+        F.swiglu(minigrad.ones(3, 4), minigrad.ones(4))
+    with pytest.raises(TypeError, match="one dtype, got float32 and float64"):
+        F.swiglu(minigrad.ones(3), minigrad.ones(3, dtype=minigrad.float64))
+
+
 @pytest.mark.parametrize("kv_heads", [4, 2, 1])
 def test_llama_block_gradcheck(kv_heads):
     minigrad.manual_seed(0)

@@ -214,6 +214,33 @@ def _quick_gelu_grad(v, g, _):
     return g * s * (one + scale * v * (one - s))
 
 
+@element
+def _swiglu(v, u, _):
+    return v * _logistic(v) * u  # silu(v) * u
+
+
+@element
+def _swiglu_grads(v, u, g):
+    """The gradients of ``silu(v) * u`` for the output gradient ``g``: with respect to ``v``, then ``u``."""
+    one = type(v)(1.0)
+    s = _logistic(v)
+    return g * u * s * (one + v * (one - s)), g * (v * s)
+
+
+def _swiglu_backward_loops(parallel_from: int) -> Kernels:
+    """Kernels writing both gradients of ``silu(gate) * up`` in one pass."""
+
+    def serial(gate, up, g, grad_gate, grad_up):
+        for i in range(gate.size):
+            grad_gate[i], grad_up[i] = _swiglu_grads(gate[i], up[i], g[i])
+
+    def parallel(gate, up, g, grad_gate, grad_up):
+        for i in prange(gate.size):
+            grad_gate[i], grad_up[i] = _swiglu_grads(gate[i], up[i], g[i])
+
+    return _loops(serial, parallel, parallel_from)
+
+
 # Each with the size from which its parallel loop wins (minigrad/kernels/loops.py has the measurements).
 EXP = unary(_exp, TRANSCENDENTAL)
 RELU, RELU_BACKWARD = unary(_relu, ARITHMETIC), binary(_relu_grad, ARITHMETIC)
@@ -224,6 +251,7 @@ GELU, GELU_BACKWARD = unary(_gelu, EXPENSIVE), binary(_gelu_grad, EXPENSIVE)
 GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh, TRANSCENDENTAL), binary(_gelu_tanh_grad, TRANSCENDENTAL)
 SILU, SILU_BACKWARD = unary(_silu, TRANSCENDENTAL), binary(_silu_grad, TRANSCENDENTAL)
 QUICK_GELU = unary(_quick_gelu, TRANSCENDENTAL)
+SWIGLU, SWIGLU_BACKWARD = binary(_swiglu, TRANSCENDENTAL), _swiglu_backward_loops(TRANSCENDENTAL)
 QUICK_GELU_BACKWARD = binary(_quick_gelu_grad, TRANSCENDENTAL)
 
 
@@ -298,3 +326,18 @@ def quick_gelu(x: np.ndarray) -> np.ndarray:
 
 def quick_gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
     return run(QUICK_GELU_BACKWARD, (x, grad))
+
+
+def swiglu(gate: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """``silu(gate) * up`` for two arrays of one shape."""
+    return run(SWIGLU, (gate, up))
+
+
+def swiglu_backward(gate: np.ndarray, up: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients of :func:`swiglu` with respect to ``gate`` and ``up``, in one pass."""
+    dtype = gate.dtype
+    grad_gate, grad_up = np.empty(gate.shape, dtype), np.empty(gate.shape, dtype)
+    if gate.size:
+        flat = [_flat(a, dtype) for a in (gate, up, grad)]
+        choose(SWIGLU_BACKWARD, gate.size, gate.size)(*flat, grad_gate.reshape(-1), grad_up.reshape(-1))
+    return grad_gate, grad_up

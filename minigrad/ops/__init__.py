@@ -5,7 +5,7 @@
 | common        | what the others share: dtype promotion, casts (``to``), dims, unbroadcast      |
 | arithmetic    | + - * / ** neg abs maximum minimum where clamp, comparisons, ~ & ^ on masks, += |
 | pointwise     | exp log sqrt sin cos                                                            |
-| activations   | relu leaky_relu sigmoid tanh gelu silu quick_gelu                               |
+| activations   | relu leaky_relu sigmoid tanh gelu silu quick_gelu swiglu                        |
 | reductions    | sum mean var max min argmax argmin                                              |
 | shape         | reshape permute transpose expand squeeze unsqueeze flatten [] cat stack split   |
 | matmul        | @ with batch broadcasting                                                       |

@@ -1,4 +1,4 @@
-r"""Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, silu, quick_gelu.
+r"""Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, silu, quick_gelu, and swiglu's gate.
 
 Each applies a scalar function :math:`f` to every element, so its backward multiplies the incoming
 gradient by :math:`f'(x)` elementwise. Forward and backward are Numba kernels
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.engine import Tensor, make_result
+from minigrad.errors import DTypeError, ShapeError, shape_str
 from minigrad.kernels import elementwise as ew
 from minigrad.ops.common import require_float
 
@@ -124,3 +125,25 @@ def quick_gelu(x: Tensor) -> Tensor:
     data = _floating_data("quick_gelu", x)
     return make_result(ew.quick_gelu(data), (x,), lambda g: (ew.quick_gelu_backward(data, g),),
                        "QuickGeluBackward")
+
+
+def swiglu(gate: Tensor, up: Tensor) -> Tensor:
+    r"""``silu(gate) * up``: the gated unit of SwiGLU (Llama's MLP is ``down(swiglu(gate(x), up(x)))``), as
+    one operation. PyTorch has no such function.
+
+    .. math:: \frac{\partial L}{\partial\,\mathrm{gate}}
+              = g \odot \mathrm{up} \odot \operatorname{silu}'(\mathrm{gate}), \qquad
+              \frac{\partial L}{\partial\,\mathrm{up}} = g \odot \operatorname{silu}(\mathrm{gate})
+
+    One kernel each way (``silu(gate) * up`` composed is two graph nodes: two passes forward, three
+    backward), giving the composition's bits.
+    """
+    gate_data, up_data = _floating_data("swiglu", gate), _floating_data("swiglu", up)
+    if gate.shape != up.shape:
+        raise ShapeError(f"swiglu(): gate and up must have one shape (the two projections of the same "
+                         f"tokens); got {shape_str(gate.shape)} and {shape_str(up.shape)}. For broadcasting, "
+                         "write F.silu(gate) * up.")
+    if gate.dtype != up.dtype:
+        raise DTypeError(f"swiglu(): gate and up must have one dtype, got {gate.dtype} and {up.dtype}.")
+    return make_result(ew.swiglu(gate_data, up_data), (gate, up),
+                       lambda g: ew.swiglu_backward(gate_data, up_data, g), "SwigluBackward")
