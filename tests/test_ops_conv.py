@@ -52,6 +52,10 @@ CASES = [  # (input shape, weight shape, stride, padding as given, padding as (t
     ((1, 2, 5, 6), (2, 2, 4, 2), 1, "same", (1, 2, 0, 1)),
     ((2, 2, 5, 6), (2, 2, 3, 3), 2, "valid", (0, 0, 0, 0)),
     ((2, 2, 3, 3), (2, 2, 3, 3), 2, 2, (2, 2, 2, 2)),
+    # the stride equal to the kernel, no padding: the patches' product (ViT's and CLIP's patch embedding)
+    ((2, 3, 8, 8), (4, 3, 4, 4), 4, 0, (0, 0, 0, 0)),
+    ((2, 3, 9, 7), (4, 3, 2, 3), (2, 3), 0, (0, 0, 0, 0)),  # the last row and column are in no patch
+    ((2, 2, 5, 6), (3, 2, 1, 1), 1, 0, (0, 0, 0, 0)),  # a 1x1 convolution
 ]
 
 
@@ -82,6 +86,21 @@ def test_unbatched_input_is_one_image():
     x, w, b = rng.standard_normal((2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     check_op(lambda *t: conv2d(*t, padding=1),
              lambda *a: reference_conv2d(a[0][None], *a[1:], padding=(1, 1, 1, 1))[0], x, w, b)
+
+
+def test_patches_one_image_an_empty_batch_and_the_nhwc_layout():
+    """The patch path (stride = kernel, no padding) for one image and for none; its output is an NCHW view of
+    NHWC memory, so a vision transformer's flatten(2).transpose(1, 2) needs no copy."""
+    x, w, b = rng.standard_normal((3, 8, 8)), rng.standard_normal((5, 3, 4, 4)), rng.standard_normal(5)
+    check_op(lambda *t: conv2d(*t, stride=4),
+             lambda *a: reference_conv2d(a[0][None], *a[1:], stride=(4, 4))[0], x, w, b)
+    y = conv2d(leaf(rng.standard_normal((0, 3, 8, 8))), leaf(w), stride=4)
+    assert y.shape == (0, 5, 2, 2)
+    images = leaf(rng.standard_normal((2, 3, 8, 8)))
+    tokens = conv2d(images, leaf(w), stride=4).flatten(2).transpose(1, 2)
+    assert tokens.shape == (2, 4, 5) and tokens.data.flags.c_contiguous
+    tokens.sum().backward()
+    np.testing.assert_allclose(images.grad.data, np.tile(w.sum(axis=0), (2, 1, 2, 2)), rtol=1e-12)
 
 
 def test_empty_batch():

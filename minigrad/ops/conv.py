@@ -41,6 +41,14 @@ columns exist per thread: the column matrices are :math:`k_h k_w` times larger t
 (about a quarter of one product's time, measured) and saves keeping, and allocating, the largest array of
 the layer.
 
+**Patches.** When the stride equals the kernel and there is no padding (the patch embedding of a vision
+transformer), the windows do not overlap: im2col copies each pixel once, and the whole batch's patches can
+be the rows of one matrix :math:`P` (:math:`N O_H O_W \times C k_h k_w`), so the convolution is a single
+product :math:`P W^\top`, as in a linear layer. Its result is NHWC in memory, returned as an NCHW view
+(what a vision transformer does next, ``flatten(2).transpose(1, 2)``, then needs no copy). In the CLIP
+chapter's training step (128 images, 3×32×32, 8×8 patches, 64 channels) the convolution took 1.7 ms forward
+and backward this way, against 3.1 ms with a product per image (``minigrad.profiler``, by hand).
+
 **Differences from PyTorch:** ``dilation`` and ``groups`` must be 1 (a ValueError says so otherwise).
 """
 
@@ -50,7 +58,8 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
-from minigrad.kernels.im2col import col2im_into, im2col_into
+from minigrad.kernels.im2col import col2im_into, im2col_into, patches_back_into, patches_into
+from minigrad.kernels.linear import add_bias
 from minigrad.parallel import batch_blocks, run_blocks
 
 Pair = int | tuple[int, int]
@@ -170,6 +179,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Pa
     padding = _conv_padding(padding, kernel_size, stride)
     out_h, out_w = output_size("conv2d", x.shape, kernel_size, stride, padding)
 
+    if stride == kernel_size and not any(padding):
+        return _patch_conv(input, weight, bias, x, unbatched, (out_h, out_w))
     padded = np.ascontiguousarray(pad_images(x, padding))
     n, out_size = x.shape[0], out_h * out_w
     geometry = (kh, kw, *stride, out_h, out_w)
@@ -220,6 +231,38 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Pa
             grad_weight = grad_w.sum(axis=0).reshape(weight.shape)
         if bias is not None and bias.requires_grad:
             grad_bias = g.sum(axis=(0, 2))
+        return (grad_input, grad_weight) if bias is None else (grad_input, grad_weight, grad_bias)
+
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return make_result(y[0] if unbatched else y, inputs, backward, "ConvolutionBackward")
+
+
+def _patch_conv(input: Tensor, weight: Tensor, bias: Tensor | None, x: np.ndarray, unbatched: bool,
+                out_size: tuple[int, int]) -> Tensor:
+    """conv2d with the stride equal to the kernel and no padding: the patches times the weights, one product
+    for the whole batch (see the module docstring)."""
+    n, channels = x.shape[:2]
+    out_channels, _, kh, kw = weight.shape
+    out_h, out_w = out_size
+    patches = np.empty((n * out_h * out_w, channels * kh * kw), x.dtype)  # P: one patch per row
+    patches_into(np.ascontiguousarray(x), patches, kh, kw, out_h, out_w)
+    w2 = weight.data.reshape(out_channels, -1)
+    rows = patches @ w2.T                                                 # P W^T: (N O_H O_W, O)
+    if bias is not None:
+        add_bias(rows, bias.data)
+    y = rows.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)  # NCHW, a view of NHWC memory
+
+    def backward(g):
+        g_rows = (g[None] if unbatched else g).transpose(0, 2, 3, 1).reshape(-1, out_channels)
+        grad_input = grad_weight = grad_bias = None
+        if input.requires_grad:
+            grad_x = np.zeros(x.shape, x.dtype)  # (pixels in no patch get no gradient)
+            patches_back_into(np.ascontiguousarray(g_rows @ w2), grad_x, kh, kw, out_h, out_w)
+            grad_input = grad_x[0] if unbatched else grad_x
+        if weight.requires_grad:
+            grad_weight = (g_rows.T @ patches).reshape(weight.shape)
+        if bias is not None and bias.requires_grad:
+            grad_bias = np.ones(len(g_rows), g_rows.dtype) @ g_rows
         return (grad_input, grad_weight) if bias is None else (grad_input, grad_weight, grad_bias)
 
     inputs = (input, weight) if bias is None else (input, weight, bias)
