@@ -250,9 +250,8 @@ TANH, TANH_BACKWARD = unary(_tanh, TRANSCENDENTAL), binary(_tanh_grad, ARITHMETI
 GELU, GELU_BACKWARD = unary(_gelu, EXPENSIVE), binary(_gelu_grad, EXPENSIVE)
 GELU_TANH, GELU_TANH_BACKWARD = unary(_gelu_tanh, TRANSCENDENTAL), binary(_gelu_tanh_grad, TRANSCENDENTAL)
 SILU, SILU_BACKWARD = unary(_silu, TRANSCENDENTAL), binary(_silu_grad, TRANSCENDENTAL)
-QUICK_GELU = unary(_quick_gelu, TRANSCENDENTAL)
+QUICK_GELU, QUICK_GELU_BACKWARD = unary(_quick_gelu, TRANSCENDENTAL), binary(_quick_gelu_grad, TRANSCENDENTAL)
 SWIGLU, SWIGLU_BACKWARD = binary(_swiglu, TRANSCENDENTAL), _swiglu_backward_loops(TRANSCENDENTAL)
-QUICK_GELU_BACKWARD = binary(_quick_gelu_grad, TRANSCENDENTAL)
 
 
 # --- on arrays of any shape --------------------------------------------------------------------------------

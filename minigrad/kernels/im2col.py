@@ -106,33 +106,22 @@ def col2im(cols: np.ndarray, padded_shape: tuple[int, ...], kernel_size: tuple[i
 
 
 @jit
-def patches_into(x, rows, kh, kw, out_h, out_w):
+def copy_patches(x, rows, kh, kw, out_h, out_w, to_rows):
     """Non-overlapping windows (the stride equal to the kernel) as rows: ``rows[(n O_H + a) O_W + b]`` is
     the patch (C, kh, kw) at (a, b) of image ``n`` of ``x`` (N, C, H, W), flattened in the weights' order.
-    Each pixel is copied once: im2col's columns, transposed, for windows that do not overlap."""
+    Each pixel is copied once: im2col's columns, transposed, for windows that do not overlap. With
+    ``to_rows`` the patches are copied from ``x`` into ``rows``; without, back from ``rows`` into ``x``
+    (whose pixels in no patch are left as they are)."""
     for n in range(x.shape[0]):
         for a in range(out_h):
             for b in range(out_w):
                 row = rows[(n * out_h + a) * out_w + b]
                 for c in range(x.shape[1]):
                     for i in range(kh):
-                        source = x[n, c, a * kh + i, b * kw:(b + 1) * kw]
-                        target = row[(c * kh + i) * kw:(c * kh + i + 1) * kw]
+                        pixels = x[n, c, a * kh + i, b * kw:(b + 1) * kw]
+                        values = row[(c * kh + i) * kw:(c * kh + i + 1) * kw]
                         for j in range(kw):
-                            target[j] = source[j]
-
-
-@jit
-def patches_back_into(rows, x, kh, kw, out_h, out_w):
-    """The inverse of :func:`patches_into`: each row's values back into the pixels of its patch in ``x``
-    (pixels in no patch are left as they are)."""
-    for n in range(x.shape[0]):
-        for a in range(out_h):
-            for b in range(out_w):
-                row = rows[(n * out_h + a) * out_w + b]
-                for c in range(x.shape[1]):
-                    for i in range(kh):
-                        target = x[n, c, a * kh + i, b * kw:(b + 1) * kw]
-                        source = row[(c * kh + i) * kw:(c * kh + i + 1) * kw]
-                        for j in range(kw):
-                            target[j] = source[j]
+                            if to_rows:
+                                values[j] = pixels[j]
+                            else:
+                                pixels[j] = values[j]

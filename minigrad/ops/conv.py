@@ -58,7 +58,7 @@ import numpy as np
 
 from minigrad.engine import Tensor, make_result
 from minigrad.errors import DTypeError, ShapeError, shape_str
-from minigrad.kernels.im2col import col2im_into, im2col_into, patches_back_into, patches_into
+from minigrad.kernels.im2col import col2im_into, copy_patches, im2col_into
 from minigrad.kernels.linear import add_bias
 from minigrad.parallel import batch_blocks, run_blocks
 
@@ -245,7 +245,7 @@ def _patch_conv(input: Tensor, weight: Tensor, bias: Tensor | None, x: np.ndarra
     out_channels, _, kh, kw = weight.shape
     out_h, out_w = out_size
     patches = np.empty((n * out_h * out_w, channels * kh * kw), x.dtype)  # P: one patch per row
-    patches_into(np.ascontiguousarray(x), patches, kh, kw, out_h, out_w)
+    copy_patches(np.ascontiguousarray(x), patches, kh, kw, out_h, out_w, True)
     w2 = weight.data.reshape(out_channels, -1)
     rows = patches @ w2.T                                                 # P W^T: (N O_H O_W, O)
     if bias is not None:
@@ -257,7 +257,7 @@ def _patch_conv(input: Tensor, weight: Tensor, bias: Tensor | None, x: np.ndarra
         grad_input = grad_weight = grad_bias = None
         if input.requires_grad:
             grad_x = np.zeros(x.shape, x.dtype)  # (pixels in no patch get no gradient)
-            patches_back_into(np.ascontiguousarray(g_rows @ w2), grad_x, kh, kw, out_h, out_w)
+            copy_patches(grad_x, g_rows @ w2, kh, kw, out_h, out_w, False)
             grad_input = grad_x[0] if unbatched else grad_x
         if weight.requires_grad:
             grad_weight = (g_rows.T @ patches).reshape(weight.shape)
