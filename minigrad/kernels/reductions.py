@@ -12,7 +12,7 @@ result was within 1.6 ulp of the exact sum (NumPy's pairwise sum: 1.1), and for 
 in float64 instead costs a conversion per element: on 4096 x 1024 float32 on 2 cores (AVX2), 385 us
 against 155 us, where PyTorch's float32 sum took 150-350 us (measured by hand; ``benchmarks/bench_core.py``
 has the committed comparison). The lanes' partial sums depend on the CPU's vector width, so a float32 sum
-may differ in its last bit between, say, an AVX2 and an AVX-512 machine.
+may differ in its last bit between, say, an AVX2 and an AVX-512 machine (reasoned, not measured here).
 """
 
 import numpy as np
