@@ -302,12 +302,13 @@ def llama_flops(batch: int, length: int, vocab: int, dim: int, layers: int, head
     return 3 * (2 * batch * length * weights + layers * 4 * batch * length**2 * dim)
 
 
-def llama_work(settings: dict, torch, transformers) -> list[dict]:
+def llama_case(s: dict) -> tuple[object, np.ndarray, np.ndarray, Callable]:
+    """The Llama step's configuration at the sizes ``s``, its input and target tokens, and minigrad's loss of
+    a model."""
     import minigrad
     import minigrad.nn.functional as F
-    from minigrad.models.llama import Llama, LlamaConfig
+    from minigrad.models.llama import LlamaConfig
 
-    s = settings["llama"]
     config = LlamaConfig(vocab_size=s["vocab_size"], dim=s["dim"], n_layers=s["n_layers"],
                          n_heads=s["n_heads"], n_kv_heads=s["n_kv_heads"],
                          mlp_hidden=8 * s["dim"] // 3,  # (the model's default, written out as from_hf does)
@@ -316,6 +317,15 @@ def llama_work(settings: dict, torch, transformers) -> list[dict]:
     ids = rng.integers(0, config.vocab_size, (s["batch"], s["length"] + 1))
     x, y = np.ascontiguousarray(ids[:, :-1]), ids[:, 1:].reshape(-1)  # each position predicts the next token
     xs, ys, vocab = minigrad.from_numpy(x), minigrad.from_numpy(y), config.vocab_size
+    return config, x, y, lambda model: F.cross_entropy(model(xs).reshape(-1, vocab), ys)
+
+
+def llama_work(settings: dict, torch, transformers) -> list[dict]:
+    from minigrad.models.llama import Llama
+
+    s = settings["llama"]
+    config, x, y, minigrad_loss = llama_case(s)
+    vocab = config.vocab_size
     hf = None
     if transformers is not None:
         hf = hf_model(torch, transformers.LlamaForCausalLM, transformers.LlamaConfig(
@@ -325,8 +335,7 @@ def llama_work(settings: dict, torch, transformers) -> list[dict]:
             rope_theta=config.rope_theta, rms_norm_eps=config.norm_eps, tie_word_embeddings=False,
             use_cache=False))  # (training: no KV cache)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    makers = sides(Llama, config, "model.", hf,
-                   lambda model: F.cross_entropy(model(xs).reshape(-1, vocab), ys),
+    makers = sides(Llama, config, "model.", hf, minigrad_loss,
                    lambda model: torch.nn.functional.cross_entropy(
                        model(input_ids=tx).logits.reshape(-1, vocab), ty),
                    ADAMW["llama"], torch)
@@ -371,24 +380,33 @@ def vit_hf_config(transformers, config):
         attention_probs_dropout_prob=config.dropout, layer_norm_eps=config.norm_eps, qkv_bias=True)
 
 
-def vit_work(settings: dict, torch, transformers) -> list[dict]:
+def vit_case(s: dict) -> tuple[object, np.ndarray, np.ndarray, Callable]:
+    """The ViT step's configuration at the sizes ``s``, its images and labels, and minigrad's loss of a
+    model."""
     import minigrad
     import minigrad.nn.functional as F
-    from minigrad.models.vit import ViT, ViTConfig
+    from minigrad.models.vit import ViTConfig
 
-    s = settings["vit"]
     config = ViTConfig(**s["config"])
     rng = np.random.default_rng(6)
-    size = [s["batch"], config.channels, config.image_size, config.image_size]
-    x = rng.standard_normal(size, dtype=np.float32)
+    x = rng.standard_normal([s["batch"], config.channels, config.image_size, config.image_size],
+                            dtype=np.float32)
     y = rng.integers(0, config.num_classes, s["batch"])
     xs, ys = minigrad.from_numpy(x), minigrad.from_numpy(y)
+    return config, x, y, lambda model: F.cross_entropy(model(xs), ys, label_smoothing=LABEL_SMOOTHING)
+
+
+def vit_work(settings: dict, torch, transformers) -> list[dict]:
+    from minigrad.models.vit import ViT
+
+    s = settings["vit"]
+    config, x, y, minigrad_loss = vit_case(s)
+    size = list(x.shape)
     hf = None
     if transformers is not None:
         hf = hf_model(torch, transformers.ViTForImageClassification, vit_hf_config(transformers, config))
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    makers = sides(ViT, config, "vit.", hf,
-                   lambda model: F.cross_entropy(model(xs), ys, label_smoothing=LABEL_SMOOTHING),
+    makers = sides(ViT, config, "vit.", hf, minigrad_loss,
                    lambda model: torch.nn.functional.cross_entropy(model(pixel_values=tx).logits, ty,
                                                                    label_smoothing=LABEL_SMOOTHING),
                    ADAMW["vit"], torch)
@@ -467,11 +485,12 @@ def clip_captions(rng: np.random.Generator, batch: int, length: int, vocab: int,
     return ids
 
 
-def clip_work(settings: dict, torch, transformers) -> list[dict]:
+def clip_case(s: dict) -> tuple[object, np.ndarray, np.ndarray, Callable]:
+    """The CLIP step's configuration at the sizes ``s``, its images and captions, and minigrad's loss of a
+    model."""
     import minigrad
-    from minigrad.models.clip import CLIP, clip_loss
+    from minigrad.models.clip import clip_loss
 
-    s = settings["clip"]
     config, batch = clip_config(s), s["batch"]
     rng = np.random.default_rng(7)
     size = [batch, config.vision.channels, config.vision.image_size, config.vision.image_size]
@@ -479,6 +498,15 @@ def clip_work(settings: dict, torch, transformers) -> list[dict]:
     text = config.text
     ids = clip_captions(rng, batch, text.context_length, text.vocab_size, text.eos_token_id)
     images_, ids_ = minigrad.from_numpy(images), minigrad.from_numpy(ids)
+    return config, images, ids, lambda model: clip_loss(model(images_, ids_))
+
+
+def clip_work(settings: dict, torch, transformers) -> list[dict]:
+    from minigrad.models.clip import CLIP
+
+    s = settings["clip"]
+    config, images, ids, minigrad_loss = clip_case(s)
+    batch, size = s["batch"], list(images.shape)
     hf = None
     if transformers is not None:
         hf = hf_model(torch, transformers.CLIPModel, clip_hf_config(transformers, config))
@@ -489,8 +517,8 @@ def clip_work(settings: dict, torch, transformers) -> list[dict]:
             cross_entropy = torch.nn.functional.cross_entropy
             return (cross_entropy(logits, pairs) + cross_entropy(logits.T, pairs)) / 2
 
-    makers = sides(CLIP, config, "", hf, lambda model: clip_loss(model(images_, ids_)),
-                   None if hf is None else torch_loss, ADAMW["clip"], torch)
+    makers = sides(CLIP, config, "", hf, minigrad_loss, None if hf is None else torch_loss, ADAMW["clip"],
+                   torch)
     entry = step_entry("clip_step", "CLIP step", [*size, config.text.context_length], makers, settings,
                        note="PyTorch: transformers.CLIPModel (sdpa); minigrad: CLIP.from_hf of its weights; "
                             "clip_loss, AdamW")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +157,70 @@ def test_dispatch_comparison_runs_on_two_folders(tmp_path):
     assert len(samples["a"]) == len(samples["b"]) == 1 and samples["a"][0].keys() == samples["b"][0].keys()
     assert all(value > 0 for side in samples.values() for value in side[0].values())
     assert "B / A" in result.stdout
+
+
+def test_step_ab_quick_run_times_each_experiment_on_the_works_it_changes(tmp_path):
+    out = tmp_path / "step_ab.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "step_ab.py"), "--quick", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text(), parse_constant=_reject_nan)
+    changed = {"parallel-bias": {"gpt", "vit", "clip"}, "stacked-qkv": {"llama", "vit", "clip"},
+               "serial-kernels": {"gpt", "llama", "vit", "clip", "resnet"}}
+    assert {name: set(works) for name, works in results["experiments"].items()} == changed
+    for works in results["experiments"].values():
+        for r in works.values():
+            rounds = results["rounds"]
+            assert [len(r["samples_ms"][v]) for v in "AB"] == [rounds["rounds"]] * 2
+            for version in "AB":
+                times = r["samples_ms"][version]
+                assert all(len(one_round) == rounds["steps"] and min(one_round) > 0 for one_round in times)
+            assert r["verdict"] == "too few rounds"  # a smoke run judges nothing
+    assert "| experiment | work |" in result.stdout
+
+
+def _loss_and_gradients(work: str) -> list:
+    """A tiny model's loss and every parameter's gradient (bench_models' quick sizes, seed 0)."""
+    import minigrad
+    from minigrad.models import CLIP, Llama, ViT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_models
+
+    config, _, _, loss = getattr(bench_models, f"{work}_case")(bench_models.QUICK[work])
+    minigrad.manual_seed(0)
+    model = {"llama": Llama, "vit": ViT, "clip": CLIP}[work](config)
+    value = loss(model)
+    value.backward()
+    return [value.item(), *(p.grad for p in model.parameters())]
+
+
+@pytest.mark.parametrize("name", ["parallel-bias", "stacked-qkv", "serial-kernels"])
+def test_step_ab_versions_compute_the_same_step_and_are_undone(name):
+    """Version B of each experiment is the same computation done another way (so timing it against A is
+    fair), and leaves minigrad as it was."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import step_ab
+
+    import minigrad.kernels.softmax
+    import minigrad.ops.linear
+    from minigrad.nn.attention import MultiheadSelfAttention
+
+    def pieces():
+        return (minigrad.ops.linear.add_bias, MultiheadSelfAttention.project_tokens,
+                minigrad.kernels.softmax.choose)
+
+    experiment, works = step_ab.EXPERIMENTS[name]
+    before = pieces()
+    for work in set(works) & {"llama", "vit", "clip"}:
+        expected = _loss_and_gradients(work)
+        with experiment():
+            assert pieces() != before  # B is in effect
+            got = _loss_and_gradients(work)
+        assert len(got) == len(expected)
+        for a, b in zip(expected, got):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    assert pieces() == before
 
 
 def _run_with(name: str, median: float, spread: float) -> dict:

@@ -98,11 +98,7 @@ class MultiheadSelfAttention(Module):
     def project(self, x: Tensor, start: int = 0) -> tuple[Tensor, Tensor, Tensor]:
         """Queries (B, H, T, D/H), keys and values (B, H_kv, T, D/H) of the sequence ``x`` (B, T, D), whose
         first token is at position ``start`` (queries and keys are rotated when ``rope_theta`` is set)."""
-        if "qkv_proj" in self._modules:
-            kv_dim = self.num_kv_heads * self.head_dim
-            q, k, v = self.qkv_proj(x).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
-        else:
-            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q, k, v = self.project_tokens(x)
         kv_heads = self.num_kv_heads
         q, k, v = self._heads(q, self.num_heads), self._heads(k, kv_heads), self._heads(v, kv_heads)
         if self.rope_theta is not None:
@@ -112,6 +108,14 @@ class MultiheadSelfAttention(Module):
                                                                      x.dtype))
             q, k = F.apply_rotary_pos_emb(q, cos, sin), F.apply_rotary_pos_emb(k, cos, sin)
         return q, k, v
+
+    def project_tokens(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries (B, T, D), keys and values (B, T, D_kv) of ``x`` (B, T, D), before they are cut into
+        heads."""
+        if "qkv_proj" in self._modules:
+            kv_dim = self.num_kv_heads * self.head_dim
+            return self.qkv_proj(x).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
+        return self.q_proj(x), self.k_proj(x), self.v_proj(x)
 
     def _heads(self, x: Tensor, heads: int) -> Tensor:
         batch, length = x.shape[:2]
