@@ -7,8 +7,8 @@ row. This loop over the rows does the same additions in about half the time (mea
 It runs on one thread. A version that shares the rows among Numba's threads is faster alone (53 against
 72 us on 2048 x 384, by hand), but inside the training steps it made ViT's 1.07 and CLIP's 1.04 times as
 long, and GPT's within the noise (``benchmarks/step_ab.py``, experiment ``parallel-bias``, in
-``benchmarks/results/step_ab.md``): between two matrix products, waking Numba's threads and then OpenBLAS's
-again costs more than the addition saves.
+``benchmarks/results/step_ab.md``). The likely reason, not measured: between two matrix products, waking
+Numba's threads and then OpenBLAS's again costs more than the addition saves.
 """
 
 from minigrad.kernels.loops import jit
