@@ -16,6 +16,8 @@ Experiments (version B):
   three with one product of the three weights stacked, as GPT-2's fused projection does.
 - ``serial-kernels``: every Numba kernel runs its serial loop, whatever the size (``kernels/loops.py``'s
   ``choose``): what the parallel loops are worth.
+- ``--old COMMIT --op NAME``: the operation ``F.NAME`` (``minigrad.nn.functional``) as it was at an older
+  commit, its module's source taken from git: did a change to that operation pay?
 
 Works: bench_models' Llama, ViT and CLIP steps and bench_training's GPT and ResNet steps (minigrad's side,
 from its own initialisation).
@@ -24,6 +26,8 @@ Usage (from the repository root)::
 
     python benchmarks/step_ab.py                                   # every experiment on the works it changes
     python benchmarks/step_ab.py --experiments stacked-qkv --works llama clip
+    python benchmarks/step_ab.py --old 62e038b --op scaled_dot_product_attention --works llama gpt \
+        --out benchmarks/results/step_ab_gqa_views.json
     python benchmarks/step_ab.py --quick                           # smoke run: tiny models, few rounds
     python benchmarks/step_ab.py --render benchmarks/results/step_ab.json
 """
@@ -33,9 +37,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.util
+import inspect
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,7 +51,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_models as models  # (bench_core, which it imports, puts the repository on sys.path)
 import bench_training as training
-from bench_core import common_arguments, cpu_seconds, machine_info, other_load, set_threads, write_results
+from bench_core import (
+    REPO,
+    common_arguments,
+    cpu_seconds,
+    machine_info,
+    other_load,
+    set_threads,
+    write_results,
+)
 
 ROUNDS = {"full": {"rounds": 16, "steps": 4, "warmup": 4}, "quick": {"rounds": 2, "steps": 1, "warmup": 1}}
 WORKS = ("gpt", "llama", "vit", "clip", "resnet")
@@ -118,6 +134,22 @@ def serial_kernels() -> Iterator[None]:
         yield
 
 
+def old_operation(commit: str, op: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """Version B: ``F.<op>`` replaced by the same function of its module as it was at ``commit``."""
+    import minigrad.nn.functional as F
+
+    path = Path(inspect.getsourcefile(getattr(F, op))).resolve().relative_to(REPO)
+    source = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / path.name
+        file.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"old_{path.stem}", file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return lambda: replaced(F, op, getattr(module, op))
+
+
 # name: (version B, the works whose step it changes)
 EXPERIMENTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager], tuple[str, ...]]] = {
     "parallel-bias": (parallel_bias, ("gpt", "vit", "clip")),  # (Llama's layers have no bias, ResNet's one)
@@ -177,20 +209,26 @@ def compare_versions(step: Callable[[], object], experiment: Callable, rounds: i
 
 def measure(args: argparse.Namespace) -> dict:
     mode = "quick" if args.quick else "full"
-    settings = {**(models.QUICK if args.quick else models.FULL), **ROUNDS[mode]}
+    rounds = {**ROUNDS[mode], **({"rounds": args.rounds} if args.rounds else {})}
+    settings = models.QUICK if args.quick else models.FULL
     threads = set_threads(args.threads)
     results = {"schema": 1, "benchmark": "step_ab", "mode": mode,
                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "command": " ".join(sys.argv), "machine": machine_info(None), "threads": threads,
-               "rounds": ROUNDS[mode], "sizes": {work: settings[work] for work in args.works},
+               "rounds": rounds, "sizes": {work: settings[work] for work in args.works},
                "experiments": {}}
     steps = {work: minigrad_step(work, settings) for work in args.works}
+    experiments = dict(EXPERIMENTS)
+    if args.old:
+        name = f"{args.op} at {args.old}"
+        experiments = {name: (old_operation(args.old, args.op), WORKS)}
+        args.experiments = [name]
     for name in args.experiments:
-        experiment, changed = EXPERIMENTS[name]
+        experiment, changed = experiments[name]
         results["experiments"][name] = {}
         for work in (w for w in args.works if w in changed):
             print(f"  {name}: {work}", file=sys.stderr, flush=True)
-            results["experiments"][name][work] = compare_versions(steps[work], experiment, **ROUNDS[mode])
+            results["experiments"][name][work] = compare_versions(steps[work], experiment, **rounds)
     return results
 
 
@@ -219,7 +257,12 @@ def main() -> None:
     common_arguments(parser, "step_ab")
     parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS))
     parser.add_argument("--works", nargs="+", choices=WORKS, default=list(WORKS))
+    parser.add_argument("--rounds", type=int, help=f"rounds per version (default {ROUNDS['full']['rounds']})")
+    parser.add_argument("--old", metavar="COMMIT", help="version B: --op as it was at this commit")
+    parser.add_argument("--op", help="with --old: a name in minigrad.nn.functional, e.g. linear")
     args = parser.parse_args()
+    if bool(args.old) != bool(args.op):
+        parser.error("--old and --op go together")
     if args.render:
         print(render(json.loads(args.render.read_text())), end="")
         return

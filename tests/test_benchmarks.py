@@ -179,6 +179,16 @@ def test_step_ab_quick_run_times_each_experiment_on_the_works_it_changes(tmp_pat
     assert "| experiment | work |" in result.stdout
 
 
+def test_step_ab_times_an_operation_against_its_version_at_a_commit(tmp_path):
+    out = tmp_path / "step_ab.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "step_ab.py"), "--quick", "--old", "HEAD", "--op",
+               "linear", "--works", "vit", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    experiments = json.loads(out.read_text(), parse_constant=_reject_nan)["experiments"]
+    assert list(experiments) == ["linear at HEAD"] and list(experiments["linear at HEAD"]) == ["vit"]
+
+
 def _loss_and_gradients(work: str) -> list:
     """A tiny model's loss and every parameter's gradient (bench_models' quick sizes, seed 0)."""
     import minigrad

@@ -158,8 +158,9 @@ def test_gradcheck_grouped_query_attention():
 
 @pytest.mark.parametrize("mask_shape", [(2, 1, 1, 5), (4, 3, 5), (2, 4, 1, 5), (3, 5)])
 def test_grouped_query_attention_with_masks_matches_repeated_heads(mask_shape):
-    """GQA stacks a group's queries instead of repeating keys and values: with a padding mask, per-head masks
-    and learned per-head biases it must equal attention over explicitly repeated heads, and gradcheck."""
+    """GQA broadcasts each key/value head over its group's query heads instead of repeating keys and values:
+    with a padding mask, per-head masks and learned per-head biases it must equal attention over explicitly
+    repeated heads, and gradcheck."""
     q, k, v, bias = tensors((2, 4, 3, 2), (2, 2, 5, 2), (2, 2, 5, 3), mask_shape)
     keep = mg.tensor(rng.random(mask_shape) < 0.7)
     for mask in (keep, bias):
@@ -261,20 +262,23 @@ def test_tril_of_ones_is_the_causal_mask():
 # --- errors that teach --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("is_causal", [False, True])
-def test_heads_keep_their_layout_in_the_output_and_the_gradients(is_causal):
+@pytest.mark.parametrize("kv_heads", [6, 3, 1])
+def test_heads_keep_their_layout_in_the_output_and_the_gradients(is_causal, kv_heads):
     """Multi-head attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D) memory. The output
-    and the gradients come back laid out the same way, so the heads merge again by a reshape, not a copy;
-    the values are those of the composed attention."""
-    leaves = tensors((2, 6, 3, 4), (2, 6, 3, 4), (2, 6, 3, 4))  # (B, T, H, D) each
+    and the gradients come back laid out the same way, so the heads merge again by a reshape, not a copy,
+    with grouped-query attention too; the values are those of the composed attention over repeated heads."""
+    leaves = tensors((2, 5, 6, 4), (2, 5, kv_heads, 4), (2, 5, kv_heads, 4))  # (B, T, H, D) each
     q, k, v = (t.transpose(1, 2) for t in leaves)
     for t in (q, k, v):
         t.retain_grad()
-    out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, enable_gqa=kv_heads < 6)
     assert out.data.transpose(0, 2, 1, 3).flags.c_contiguous
     out.backward(mg.ones_like(out))
     for t in (q, k, v):
         assert t.grad.data.transpose(0, 2, 1, 3).flags.c_contiguous
-    expected = composed(*(t.detach().requires_grad_(True) for t in (q, k, v)), is_causal=is_causal)
+    repeat = 6 // kv_heads
+    expected = composed(q.detach(), *(mg.tensor(np.repeat(t.data, repeat, axis=1)) for t in (k, v)),
+                        is_causal=is_causal)
     np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
 
 

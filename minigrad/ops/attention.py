@@ -75,29 +75,30 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     group = _gqa_group(query, key, value) if enable_gqa else 1
     q = _grouped(query.data * query.dtype.type(scale), group)
-    k, v = key.data, value.data
-    bias = _bias(_grouped_mask(attn_mask, query.shape, group), q.dtype)
+    k, v = _shared(key.data, group), _shared(value.data, group)
+    bias = _bias(_grouped_mask(attn_mask, group), q.dtype)
     shape = _scores_shape(q, k, bias)
     dropped = _dropout_scale(shape, q.dtype, dropout_p) if dropout_p > 0.0 else None
     probs = np.empty(shape, q.dtype)
     kept = probs if dropped is None else np.empty(shape, q.dtype)
-    out = _empty_like_input(query.data, (*shape[:-1], v.shape[-1]))
+    out = _empty_like_input(query.data, (*shape[:-1], v.shape[-1]), group)
     blocks = _blocks(shape, q.shape[-1] + v.shape[-1])
-    _in_blocks(blocks, shape, _attend, (q, k, v, bias, dropped, probs, kept, out), is_causal, group)
+    _in_blocks(blocks, shape, _attend, (q, k, v, bias, dropped, probs, kept, out), is_causal)
     learned_mask = isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f"
     inputs = (query, key, value, attn_mask) if learned_mask else (query, key, value)
 
     def backward(g):
         grad_scores = np.empty(shape, q.dtype)
-        grad_q = _empty_like_input(query.data, (*shape[:-1], q.shape[-1]))
+        grad_q = _empty_like_input(query.data, (*shape[:-1], q.shape[-1]), group)
         grad_k = _empty_like_input(k, (*shape[:-2], *k.shape[-2:]))
         grad_v = _empty_like_input(v, (*shape[:-2], *v.shape[-2:]))
         _in_blocks(blocks, shape, _attend_backward,
                    (_grouped(g, group), q, k, v, dropped, probs, kept, grad_scores, grad_q, grad_k, grad_v),
-                   is_causal, group)
+                   is_causal)
         grad_q *= query.dtype.type(scale)
         grads = [unbroadcast(_ungrouped(grad_q, group), query.shape),
-                 unbroadcast(grad_k, key.shape), unbroadcast(grad_v, value.shape)]
+                 unbroadcast(_group_sum(grad_k, group, key.data), key.shape),
+                 unbroadcast(_group_sum(grad_v, group, value.data), value.shape)]
         if learned_mask:
             grads.append(unbroadcast(_ungrouped(grad_scores, group), attn_mask.shape))
         return tuple(grads)
@@ -105,24 +106,26 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     return make_result(_ungrouped(out, group), inputs, backward, "ScaledDotProductAttentionBackward")
 
 
-def _empty_like_input(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A new array of ``shape``, laid out in memory as the input ``x`` is when it has that shape. Multi-head
-    attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D) memory: an output or gradient
-    laid out the same way becomes (B, T, H·D) again by a reshape, without a copy (as in PyTorch)."""
-    return np.empty_like(x) if x.shape == shape else np.empty(shape, x.dtype)
+def _empty_like_input(x: np.ndarray, shape: tuple[int, ...], group: int = 1) -> np.ndarray:
+    """A new array of ``shape`` (grouped by ``group``, see below), laid out in memory as the input ``x`` is
+    when it has that shape. Multi-head attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D)
+    memory: an output or gradient laid out the same way becomes (B, T, H·D) again by a reshape, without a
+    copy (as in PyTorch)."""
+    shape = _ungrouped_shape(shape, group)
+    return _grouped(np.empty_like(x) if x.shape == shape else np.empty(shape, x.dtype), group)
 
 
-def _attend(q, k, v, bias, dropped, probs, kept, out, is_causal: bool, group: int, parallel: bool | None):
+def _attend(q, k, v, bias, dropped, probs, kept, out, is_causal: bool, parallel: bool | None):
     """The forward of one block: ``probs`` = softmax(q k^T + bias), ``kept`` = probs (x dropped), ``out`` =
     kept v, written into the given arrays."""
-    _probabilities(q, k, bias, is_causal, probs, group, parallel)
+    _probabilities(q, k, bias, is_causal, probs, parallel)
     if dropped is not None:
         np.multiply(probs, dropped, out=kept)
     np.matmul(kept, v, out=out)
 
 
 def _attend_backward(g, q, k, v, dropped, probs, kept, grad_scores, grad_q, grad_k, grad_v, is_causal: bool,
-                     group: int, parallel: bool | None):
+                     parallel: bool | None):
     """The backward of one block (the formulas of the module docstring), written into the ``grad_`` arrays;
     ``grad_q`` is still to be multiplied by the scale."""
     grad_kept = np.matmul(g, v.swapaxes(-1, -2))
@@ -131,7 +134,7 @@ def _attend_backward(g, q, k, v, dropped, probs, kept, grad_scores, grad_q, grad
     probs_2d = probs.reshape(-1, rows)
     grad_2d = np.ascontiguousarray(grad_probs, probs.dtype).reshape(-1, rows)
     if is_causal:
-        kernels.causal_softmax_backward(probs_2d, grad_2d, probs.shape[-2] // group, parallel,
+        kernels.causal_softmax_backward(probs_2d, grad_2d, probs.shape[-2], parallel,
                                         out=grad_scores.reshape(-1, rows))
     else:
         kernels.softmax_backward(probs_2d, grad_2d, parallel, out=grad_scores.reshape(-1, rows))
@@ -173,9 +176,10 @@ def attention_weights(query: Tensor, key: Tensor, attn_mask: Tensor | None = Non
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     group = _gqa_group(query, key, key) if enable_gqa else 1
     q = _grouped(query.data * query.dtype.type(scale), group)
-    bias = _bias(_grouped_mask(attn_mask, query.shape, group), q.dtype)
-    probs = np.empty(_scores_shape(q, key.data, bias), q.dtype)
-    return _ungrouped(_probabilities(q, key.data, bias, is_causal, probs, group), group)
+    k = _shared(key.data, group)
+    bias = _bias(_grouped_mask(attn_mask, group), q.dtype)
+    probs = np.empty(_scores_shape(q, k, bias), q.dtype)
+    return _ungrouped(_probabilities(q, k, bias, is_causal, probs), group)
 
 
 def _products_shape(q: np.ndarray, k: np.ndarray) -> tuple[int, ...]:
@@ -191,10 +195,9 @@ def _scores_shape(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None) -> tupl
 
 
 def _probabilities(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None, is_causal: bool, out: np.ndarray,
-                   group: int = 1, parallel: bool | None = None) -> np.ndarray:
+                   parallel: bool | None = None) -> np.ndarray:
     """softmax(q k^T + bias) over the last dimension, written into ``out`` (of :func:`_scores_shape`), with
-    all-masked rows giving zeros. With grouped queries (``group`` > 1, see :func:`_grouped`), row r of the
-    scores is query position r % L."""
+    all-masked rows giving zeros."""
     if bias is None or out.shape == _products_shape(q, k):
         np.matmul(q, k.swapaxes(-1, -2), out=out)
         if bias is not None:
@@ -203,7 +206,7 @@ def _probabilities(q: np.ndarray, k: np.ndarray, bias: np.ndarray | None, is_cau
         np.add(np.matmul(q, k.swapaxes(-1, -2)), bias, out=out)
     rows = out.shape[-1]
     if is_causal:  # the kernel never reads the scores a query may not see
-        kernels.causal_softmax_forward(out.reshape(-1, rows), out.shape[-2] // group, parallel,
+        kernels.causal_softmax_forward(out.reshape(-1, rows), out.shape[-2], parallel,
                                        out=out.reshape(-1, rows))
     else:
         kernels.attention_softmax_forward(out.reshape(-1, rows), parallel, out=out.reshape(-1, rows))
@@ -230,10 +233,11 @@ def _bias(attn_mask, dtype: np.dtype) -> np.ndarray | None:
 
 # --- grouped-query attention: each key/value head serves `group` query heads --------------------------------
 #
-# The keys and values are never repeated (that would copy a KV cache at every step). Instead the queries of
-# a group are stacked as rows of one matrix: (..., H, L, E) → (..., H_kv, G·L, E), a reshape, since the G
-# heads of a group are consecutive. Each key/value head then meets its G·L query rows in one product, and
-# the gradients of keys and values come out already summed over the group.
+# The keys and values are never repeated (that would copy a KV cache at every step). Instead the heads get a
+# group dimension: queries (..., H, L, E) → (..., H / G, G, L, E), keys and values (..., H_kv, S, E) →
+# (..., H_kv, 1, S, E), both views, and the products broadcast each key/value head over its G query heads.
+# Outputs and gradients are made in the queries' own memory layout (:func:`_empty_like_input`), so their
+# group dimension merges back into heads as a view too; the gradients of keys and values are summed over G.
 
 def _gqa_group(query: Tensor, key: Tensor, value: Tensor) -> int:
     if query.ndim < 3 or key.ndim < 3 or value.ndim < 3:
@@ -249,31 +253,45 @@ def _gqa_group(query: Tensor, key: Tensor, value: Tensor) -> int:
 
 
 def _grouped(x: np.ndarray, group: int) -> np.ndarray:
-    """(..., H, L, E) → (..., H / group, group·L, E)."""
+    """(..., H, L, E) → (..., H / group, group, L, E)."""
     if group == 1:
         return x
-    return x.reshape(*x.shape[:-3], x.shape[-3] // group, group * x.shape[-2], x.shape[-1])
+    return x.reshape(*x.shape[:-3], x.shape[-3] // group, group, *x.shape[-2:])
+
+
+def _ungrouped_shape(shape: tuple[int, ...], group: int) -> tuple[int, ...]:
+    """(..., H_kv, group, L, E) → (..., H_kv·group, L, E)."""
+    return shape if group == 1 else (*shape[:-4], shape[-4] * group, *shape[-2:])
 
 
 def _ungrouped(x: np.ndarray, group: int) -> np.ndarray:
-    """(..., H_kv, group·L, E) → (..., H_kv·group, L, E): the inverse of :func:`_grouped`."""
+    """The inverse of :func:`_grouped`."""
+    return x if group == 1 else x.reshape(_ungrouped_shape(x.shape, group))
+
+
+def _shared(x: np.ndarray, group: int) -> np.ndarray:
+    """Keys or values (..., H_kv, S, E) → (..., H_kv, 1, S, E), shared by the ``group`` query heads."""
+    return x if group == 1 else x[..., None, :, :]
+
+
+def _group_sum(grad: np.ndarray, group: int, x: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`_shared`: (..., H_kv, group, S, E) summed to (..., H_kv, S, E), laid out as the
+    keys or values ``x`` are when it has their shape."""
     if group == 1:
-        return x
-    return x.reshape(*x.shape[:-3], x.shape[-3] * group, x.shape[-2] // group, x.shape[-1])
+        return grad
+    shape = (*grad.shape[:-3], *grad.shape[-2:])
+    return np.sum(grad, axis=-3, out=np.empty_like(x) if x.shape == shape else None)
 
 
-def _grouped_mask(attn_mask, query_shape: tuple[int, ...], group: int):
+def _grouped_mask(attn_mask, group: int):
     """A mask that broadcasts to (..., H, L, S), made to broadcast to the grouped scores
-    (..., H_kv, G·L, S)."""
+    (..., H_kv, G, L, S)."""
     if attn_mask is None or group == 1:
         return attn_mask
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-    if (mask.ndim < 3 or mask.shape[-3] == 1) and mask.shape[-2] == 1:
-        return mask  # the same for every head and every query (a padding mask): it broadcasts as it is
-    heads, length = query_shape[-3:-1]
-    lead = mask.shape[:-3]
-    full = np.broadcast_to(mask, (*lead, heads, length, mask.shape[-1]))
-    return full.reshape(*lead, heads // group, group * length, mask.shape[-1])
+    if mask.ndim < 3:
+        return mask  # (L, S) or (S,): the same for every head
+    return _grouped(mask, group) if mask.shape[-3] > 1 else mask[..., None, :, :]
 
 
 # --- checks -----------------------------------------------------------------------------------------------
