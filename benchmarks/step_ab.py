@@ -1,7 +1,9 @@
 """Two versions of one piece of minigrad, timed on a model's training step in one process: does a change pay?
 
-At the level of a whole training step, fresh processes running the same step differ by up to 20% on our
-2-core machines (their speed drifts from minute to minute), more than most changes are worth. Here both
+At the level of a whole training step, the speed of our 2-core machines drifts from minute to minute by more
+than most changes are worth: in ``results/step_ab.json``, the same code's rounds of 4 steps in one process
+took 1.03 to 1.34 times as long in their slowest round as in their fastest. Two fresh processes, timed one
+after the other, would each see a different part of that drift. Here both
 versions run in one process, in alternating rounds of a few steps each (A, B, B, A, A, B, ...), so that a
 drift hits both alike. Version A is minigrad as it is; version B is the same step with one piece replaced
 (an *experiment*, below). The table gives each version's median step, the ratio B / A of the medians, and
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import importlib.util
 import inspect
 import json
@@ -81,15 +84,23 @@ def replaced(owner, name: str, value) -> Iterator[None]:
 @contextlib.contextmanager
 def parallel_bias() -> Iterator[None]:
     import minigrad.ops.linear as linear
-    from minigrad.kernels.loops import ARITHMETIC, choose, item_loops, per_item
+    from minigrad.kernels.loops import choose
 
-    loops = item_loops(per_item(_add_bias_row), ARITHMETIC)
+    loops = _parallel_bias_loops()
 
     def add_bias(out, bias):
         choose(loops, out.size, out.shape[0])(out.shape[0], out, bias)
 
     with replaced(linear, "add_bias", add_bias):
         yield
+
+
+@functools.cache
+def _parallel_bias_loops():
+    """The bias loop compiled serial and parallel (once: every round of a run enters the experiment again)."""
+    from minigrad.kernels.loops import ARITHMETIC, item_loops, per_item
+
+    return item_loops(per_item(_add_bias_row), ARITHMETIC)
 
 
 def _add_bias_row(i, out, bias):

@@ -107,10 +107,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
 
 def _empty_like_input(x: np.ndarray, shape: tuple[int, ...], group: int = 1) -> np.ndarray:
-    """A new array of ``shape`` (grouped by ``group``, see below), laid out in memory as the input ``x`` is
-    when it has that shape. Multi-head attention's heads are a transposed view, (B, H, T, D) over (B, T, H, D)
-    memory: an output or gradient laid out the same way becomes (B, T, H·D) again by a reshape, without a
-    copy (as in PyTorch)."""
+    """A new array of ``shape`` (grouped by ``group``, see :func:`_grouped`), laid out in memory as the
+    input ``x`` is when it has that shape. Multi-head attention's heads are a transposed view, (B, H, T, D)
+    over (B, T, H, D) memory: an output or gradient laid out the same way becomes (B, T, H·D) again by a
+    reshape, without a copy (as in PyTorch)."""
     shape = _ungrouped_shape(shape, group)
     return _grouped(np.empty_like(x) if x.shape == shape else np.empty(shape, x.dtype), group)
 
