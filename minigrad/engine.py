@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from minigrad import parallel
 from minigrad.anomaly import AnomalyMode, check_gradients, check_result, user_line
 from minigrad.errors import DTypeError, GradientError, ShapeError, shape_str
 
@@ -592,7 +593,7 @@ def _accumulate(tensor: Tensor, grad: np.ndarray, given: set[int]) -> None:
         # already is another tensor's .grad is copied, so no two gradients ever share memory (an in-place
         # change to one, such as clip_grad_norm_, must not change another).
         if grad.base is not None or not grad.flags.writeable or id(grad) in given:
-            grad = np.array(grad, copy=True)
+            grad = parallel.copy(grad)  # (on every core when large: a broadcast sum's gradient, say)
         given.add(id(grad))
         tensor.grad = Tensor(grad)
     else:

@@ -66,6 +66,57 @@ def test_an_error_in_a_block_is_raised_after_every_block_has_finished(many_threa
     assert sorted(finished) == [0, 2]
 
 
+def broadcast_rows(shape):
+    """A broadcast view, as a reduction's backward makes: one value per row, repeated along the last dim."""
+    return np.broadcast_to(rng.standard_normal((*shape[:-1], 1)).astype(np.float32), shape)
+
+
+@pytest.mark.parametrize("array, blocks", [
+    (broadcast_rows((9, 5)), [(0, 3), (3, 6), (6, 9)]),
+    (broadcast_rows((1, 7, 4)), [(0, 2), (2, 4), (4, 7)]),  # cut along the first dim with 3 entries or more
+    (broadcast_rows((2, 1, 2)), None),  # no dim has 3: one piece
+    (np.asfortranarray(rng.standard_normal((6, 4))), [(0, 2), (2, 4), (4, 6)]),
+    (rng.standard_normal(8)[::2], [(0, 1), (1, 2), (2, 4)]),
+    (np.ones(()), None),
+    (np.zeros((0, 3)), None),
+    (rng.standard_normal((3, 5, 2, 4)).transpose(0, 2, 1, 3), [(0, 1), (1, 2), (2, 3)]),  # attention's heads
+], ids=["rows", "first-dim-1", "no-dim-of-3", "fortran", "strided", "0-d", "empty", "heads"])
+def test_copy_in_blocks_equals_numpys_copy_laid_out_alike_in_memory_of_its_own(monkeypatch, array, blocks):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    monkeypatch.setattr(parallel, "MIN_BYTES_PER_COPY_BLOCK", 1)  # every copy is split, where it can be
+    seen = []
+    in_threads = parallel._in_threads
+    monkeypatch.setattr(parallel, "_in_threads", lambda parts, work: (seen.append(parts),
+                                                                       in_threads(parts, work)))
+    copied = parallel.copy(array)
+    np.testing.assert_array_equal(copied, array)
+    assert copied.dtype == array.dtype and copied.strides == np.array(array).strides and copied.flags.owndata
+    assert not np.shares_memory(copied, array)
+    assert seen == ([blocks] if blocks else [])
+
+
+def test_a_small_copy_stays_on_one_thread(monkeypatch):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(parallel, "_in_threads", lambda *_: pytest.fail("a small copy was split"))
+    array = broadcast_rows((2, parallel.MIN_BYTES_PER_COPY_BLOCK // 4 - 1))  # just under two blocks' bytes
+    np.testing.assert_array_equal(parallel.copy(array), array)
+
+
+def test_a_large_broadcast_gradient_reaches_the_leaf_copied_on_every_core(monkeypatch):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    calls = []
+    in_threads = parallel._in_threads
+    monkeypatch.setattr(parallel, "_in_threads", lambda parts, work: (calls.append(parts),
+                                                                       in_threads(parts, work)))
+    rows = 2 * parallel.MIN_BYTES_PER_COPY_BLOCK // (4 * 256)
+    x = mg.tensor(np.ones((rows, 256), np.float32), requires_grad=True)
+    seed = rng.standard_normal(rows).astype(np.float32)
+    x.sum(dim=1).backward(mg.tensor(seed))
+    assert calls == [[(0, rows // 2), (rows // 2, rows)]]
+    np.testing.assert_array_equal(x.grad.data, np.repeat(seed[:, None], 256, axis=1))
+    assert x.grad.data.flags.owndata
+
+
 @pytest.mark.parametrize("stride, padding", [(1, 1), (2, 0), ((1, 2), "valid")])
 def test_conv2d_in_blocks_and_steps_matches_the_loops_and_gradcheck(many_threads, monkeypatch, stride,
                                                                      padding):
