@@ -31,9 +31,14 @@ def randn(*shape, seed=0, dtype=np.float64) -> np.ndarray:
 
 # --- rotary position embeddings ---------------------------------------------------------------------------
 
-def test_rotary_embedding_gradcheck():
+@pytest.mark.parametrize("angles", ["rotary", "any cos and sin"])
+def test_rotary_embedding_gradcheck(angles):
+    """The backward turns each pair back by its angle; with cos and sin of any values (not the duplicated
+    halves of rotary_cos_sin), it is still the transpose of the forward."""
     x = minigrad.tensor(randn(2, 3, 5, 6), requires_grad=True)
     cos, sin = F.rotary_cos_sin(np.arange(4, 9), 6, theta=100.0, dtype=np.float64)
+    if angles != "rotary":
+        cos, sin = randn(5, 6, seed=2), randn(5, 6, seed=3)
     assert minigrad.gradcheck(lambda x: F.apply_rotary_pos_emb(x, cos, sin), [x])
 
 
