@@ -66,6 +66,20 @@ def test_an_error_in_a_block_is_raised_after_every_block_has_finished(many_threa
     assert sorted(finished) == [0, 2]
 
 
+@pytest.fixture
+def split_copies(monkeypatch):
+    """The blocks of every copy that is split over threads (the copies still run)."""
+    seen = []
+    in_threads = parallel._in_threads
+
+    def record(blocks, work):
+        seen.append(blocks)
+        in_threads(blocks, work)
+
+    monkeypatch.setattr(parallel, "_in_threads", record)
+    return seen
+
+
 def broadcast_rows(shape):
     """A broadcast view, as a reduction's backward makes: one value per row, repeated along the last dim."""
     return np.broadcast_to(rng.standard_normal((*shape[:-1], 1)).astype(np.float32), shape)
@@ -81,38 +95,31 @@ def broadcast_rows(shape):
     (np.zeros((0, 3)), None),
     (rng.standard_normal((3, 5, 2, 4)).transpose(0, 2, 1, 3), [(0, 1), (1, 2), (2, 3)]),  # attention's heads
 ], ids=["rows", "first-dim-1", "no-dim-of-3", "fortran", "strided", "0-d", "empty", "heads"])
-def test_copy_in_blocks_equals_numpys_copy_laid_out_alike_in_memory_of_its_own(monkeypatch, array, blocks):
+def test_copy_in_blocks_equals_numpys_copy_laid_out_alike_in_own_memory(monkeypatch, split_copies, array,
+                                                                        blocks):
     monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
     monkeypatch.setattr(parallel, "MIN_BYTES_PER_COPY_BLOCK", 1)  # every copy is split, where it can be
-    seen = []
-    in_threads = parallel._in_threads
-    monkeypatch.setattr(parallel, "_in_threads", lambda parts, work: (seen.append(parts),
-                                                                       in_threads(parts, work)))
     copied = parallel.copy(array)
     np.testing.assert_array_equal(copied, array)
     assert copied.dtype == array.dtype and copied.strides == np.array(array).strides and copied.flags.owndata
     assert not np.shares_memory(copied, array)
-    assert seen == ([blocks] if blocks else [])
+    assert split_copies == ([blocks] if blocks else [])
 
 
-def test_a_small_copy_stays_on_one_thread(monkeypatch):
+def test_a_small_copy_stays_on_one_thread(monkeypatch, split_copies):
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
-    monkeypatch.setattr(parallel, "_in_threads", lambda *_: pytest.fail("a small copy was split"))
     array = broadcast_rows((2, parallel.MIN_BYTES_PER_COPY_BLOCK // 4 - 1))  # just under two blocks' bytes
     np.testing.assert_array_equal(parallel.copy(array), array)
+    assert split_copies == []
 
 
-def test_a_large_broadcast_gradient_reaches_the_leaf_copied_on_every_core(monkeypatch):
+def test_a_large_broadcast_gradient_reaches_the_leaf_copied_on_every_core(monkeypatch, split_copies):
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
-    calls = []
-    in_threads = parallel._in_threads
-    monkeypatch.setattr(parallel, "_in_threads", lambda parts, work: (calls.append(parts),
-                                                                       in_threads(parts, work)))
     rows = 2 * parallel.MIN_BYTES_PER_COPY_BLOCK // (4 * 256)
     x = mg.tensor(np.ones((rows, 256), np.float32), requires_grad=True)
     seed = rng.standard_normal(rows).astype(np.float32)
     x.sum(dim=1).backward(mg.tensor(seed))
-    assert calls == [[(0, rows // 2), (rows // 2, rows)]]
+    assert split_copies == [[(0, rows // 2), (rows // 2, rows)]]
     np.testing.assert_array_equal(x.grad.data, np.repeat(seed[:, None], 256, axis=1))
     assert x.grad.data.flags.owndata
 
