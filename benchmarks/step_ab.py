@@ -20,6 +20,8 @@ Experiments (version B):
   ``choose``): what the parallel loops are worth.
 - ``--old COMMIT --op NAME``: the operation ``F.NAME`` (``minigrad.nn.functional``) as it was at an older
   commit, its module's source taken from git: did a change to that operation pay?
+- ``--old COMMIT --kernel NAME``: the functions of ``minigrad/kernels/NAME.py`` as they were at an older
+  commit, put wherever minigrad's modules use them: did a change to those kernels pay?
 
 Works: bench_models' Llama, ViT and CLIP steps and bench_training's GPT and ResNet steps (minigrad's side,
 from its own initialisation).
@@ -30,6 +32,8 @@ Usage (from the repository root)::
     python benchmarks/step_ab.py --experiments stacked-qkv --works llama clip
     python benchmarks/step_ab.py --old 62e038b --op scaled_dot_product_attention --works llama gpt \
         --out benchmarks/results/step_ab_gqa_views.json
+    python benchmarks/step_ab.py --old 6c17bec --kernel rotary --works llama --rounds 24 \
+        --out benchmarks/results/step_ab_rotary.json
     python benchmarks/step_ab.py --quick                           # smoke run: tiny models, few rounds
     python benchmarks/step_ab.py --render benchmarks/results/step_ab.json
 """
@@ -37,12 +41,14 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime
 import functools
 import importlib.util
 import inspect
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -145,20 +151,49 @@ def serial_kernels() -> Iterator[None]:
         yield
 
 
+def _module_at(commit: str, path: Path, name: str):
+    """The module at ``path`` (relative to the repository) as it was at ``commit``, from git. Its source
+    stays on disk until the process ends: Numba compiles a kernel when it is first called, from its file."""
+    source = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="step_ab_"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    file = folder / path.name
+    file.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def old_operation(commit: str, op: str) -> Callable[[], contextlib.AbstractContextManager]:
     """Version B: ``F.<op>`` replaced by the same function of its module as it was at ``commit``."""
     import minigrad.nn.functional as F
 
     path = Path(inspect.getsourcefile(getattr(F, op))).resolve().relative_to(REPO)
-    source = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout
-    with tempfile.TemporaryDirectory() as folder:
-        file = Path(folder) / path.name
-        file.write_text(source)
-        spec = importlib.util.spec_from_file_location(f"old_{path.stem}", file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    module = _module_at(commit, path, f"old_{path.stem}")
     return lambda: replaced(F, op, getattr(module, op))
+
+
+def old_kernels(commit: str, kernel: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """Version B: the functions of ``minigrad/kernels/<kernel>.py`` as they were at ``commit``, wherever a
+    minigrad module uses one of them (the operations import them by name)."""
+    current = importlib.import_module(f"minigrad.kernels.{kernel}")
+    old = _module_at(commit, Path("minigrad/kernels") / f"{kernel}.py", f"minigrad.kernels.old_{kernel}")
+    functions = {id(f): name for name, f in vars(current).items()
+                 if inspect.isfunction(f) and f.__module__ == current.__name__ and hasattr(old, name)}
+
+    @contextlib.contextmanager
+    def experiment() -> Iterator[None]:
+        users = [(module, attribute, functions[id(value)])
+                 for name, module in list(sys.modules.items()) if name.startswith("minigrad") and module
+                 for attribute, value in list(vars(module).items()) if id(value) in functions]
+        with contextlib.ExitStack() as stack:
+            for module, attribute, name in users:
+                stack.enter_context(replaced(module, attribute, getattr(old, name)))
+            yield
+
+    return experiment
 
 
 # name: (version B, the works whose step it changes)
@@ -231,8 +266,9 @@ def measure(args: argparse.Namespace) -> dict:
     steps = {work: minigrad_step(work, settings) for work in args.works}
     experiments = dict(EXPERIMENTS)
     if args.old:
-        name = f"{args.op} at {args.old}"
-        experiments = {name: (old_operation(args.old, args.op), WORKS)}
+        name = f"{args.op or f'kernels/{args.kernel}.py'} at {args.old}"
+        version = old_operation(args.old, args.op) if args.op else old_kernels(args.old, args.kernel)
+        experiments = {name: (version, WORKS)}
         args.experiments = [name]
     for name in args.experiments:
         experiment, changed = experiments[name]
@@ -269,11 +305,12 @@ def main() -> None:
     parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS))
     parser.add_argument("--works", nargs="+", choices=WORKS, default=list(WORKS))
     parser.add_argument("--rounds", type=int, help=f"rounds per version (default {ROUNDS['full']['rounds']})")
-    parser.add_argument("--old", metavar="COMMIT", help="version B: --op as it was at this commit")
+    parser.add_argument("--old", metavar="COMMIT", help="version B: --op or --kernel as at this commit")
     parser.add_argument("--op", help="with --old: a name in minigrad.nn.functional, e.g. linear")
+    parser.add_argument("--kernel", help="with --old: a module of minigrad/kernels, e.g. rotary")
     args = parser.parse_args()
-    if bool(args.old) != bool(args.op):
-        parser.error("--old and --op go together")
+    if bool(args.old) != (bool(args.op) != bool(args.kernel)):
+        parser.error("--old takes one of --op and --kernel, and they take --old")
     if args.render:
         print(render(json.loads(args.render.read_text())), end="")
         return

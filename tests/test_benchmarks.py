@@ -180,17 +180,48 @@ def test_step_ab_quick_run_times_each_experiment_on_the_works_it_changes(tmp_pat
     assert "| experiment | work |" in result.stdout
 
 
-def test_step_ab_times_an_operation_against_its_version_at_a_commit(tmp_path):
+def _skip_without_git() -> None:
     git = shutil.which("git")
     if git is None or subprocess.run([git, "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode:
         pytest.skip("step_ab.py --old reads an older commit with git: this copy is not a git checkout")
+
+
+@pytest.mark.parametrize("piece, work, name", [
+    (["--op", "linear"], "vit", "linear at HEAD"),
+    (["--kernel", "rotary"], "llama", "kernels/rotary.py at HEAD"),
+])
+def test_step_ab_times_a_piece_against_its_version_at_a_commit(tmp_path, piece, work, name):
+    _skip_without_git()
     out = tmp_path / "step_ab.json"
-    command = [sys.executable, str(ROOT / "benchmarks" / "step_ab.py"), "--quick", "--old", "HEAD", "--op",
-               "linear", "--works", "vit", "--out", str(out)]
+    command = [sys.executable, str(ROOT / "benchmarks" / "step_ab.py"), "--quick", "--old", "HEAD", *piece,
+               "--works", work, "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     experiments = json.loads(out.read_text(), parse_constant=_reject_nan)["experiments"]
-    assert list(experiments) == ["linear at HEAD"] and list(experiments["linear at HEAD"]) == ["vit"]
+    assert list(experiments) == [name] and list(experiments[name]) == [work]
+
+
+def test_step_ab_old_kernels_replace_them_where_the_operations_use_them():
+    """--kernel's version B puts the old module's functions where minigrad's modules hold the current ones,
+    computes the same step, and undoes the swap."""
+    _skip_without_git()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import step_ab
+
+    import minigrad.kernels.rotary
+    import minigrad.ops.rotary
+
+    current = minigrad.ops.rotary.rotate
+    experiment = step_ab.old_kernels("HEAD", "rotary")
+    expected = _loss_and_gradients("llama")
+    with experiment():
+        swapped = minigrad.ops.rotary.rotate
+        assert swapped is not current and swapped.__module__ == "minigrad.kernels.old_rotary"
+        assert minigrad.kernels.rotary.rotate is swapped
+        got = _loss_and_gradients("llama")
+    assert minigrad.ops.rotary.rotate is current and minigrad.kernels.rotary.rotate is current
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(b, a)
 
 
 def _loss_and_gradients(work: str) -> list:
