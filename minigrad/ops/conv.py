@@ -27,6 +27,13 @@ which is already the NCHW output. All the arithmetic is in a BLAS matrix product
 copies: ``col2im`` adds each entry of :math:`\partial L/\partial X_n` back into the pixel it came from, and
 cropping the padding off gives :math:`\partial L/\partial x`.
 
+The weight gradient is computed transposed, :math:`(\partial L/\partial W)^\top = \sum_n X_n G_n^\top`
+(:math:`C k_h k_w \times O`), and transposed once at the end: the same sums of products, but OpenBLAS
+runs this shape faster than :math:`G_n X_n^\top`, whose few rows (:math:`O`, 16 to 64 in the course's
+ResNet) use its kernel poorly. By hand, one thread, 7 images: 1.3 to 1.9 times the GFLOPS on the ResNet's
+3×3 layers; in its training step, computing :math:`G_n X_n^\top` made the step 1.07 times as long
+(``benchmarks/results/step_ab_conv_weight_grad.md``).
+
 **Layout.** The columns are kept per image, (N, C k_h k_w, O_H O_W), rather than as one tall matrix
 (N O_H O_W, C k_h k_w). The tall matrix makes the forward a single product, but its result is NHWC and must
 be transposed to NCHW, the incoming gradient must be transposed the other way, and the backward's products
@@ -212,12 +219,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Pa
     def backward(g):
         g = np.ascontiguousarray(g).reshape(n, out_channels, out_size)     # G_n: (N, O, L)
         grad_x = np.empty(x.shape, dtype=x.dtype) if input.requires_grad else None
-        grad_w = np.zeros((len(blocks), *w2.shape), dtype=x.dtype) if weight.requires_grad else None
+        # (dL/dW)^T per block: (C*kh*kw, O)
+        grad_wt = np.zeros((len(blocks), *w2.T.shape), dtype=x.dtype) if weight.requires_grad else None
 
         def backward_block(lo, hi, block):
             for a, b in steps(lo, hi):
-                if grad_w is not None:  # sum_n G_n X_n^T, with X_n built again
-                    grad_w[block] += np.matmul(g[a:b], columns(a, b).transpose(0, 2, 1)).sum(axis=0)
+                if grad_wt is not None:  # sum_n X_n G_n^T, with X_n built again
+                    grad_wt[block] += np.matmul(columns(a, b), g[a:b].transpose(0, 2, 1)).sum(axis=0)
                 if grad_x is not None:  # col2im(W^T G_n), without the padding
                     grad_padded = np.empty((b - a, *padded.shape[1:]), dtype=x.dtype)
                     col2im_into(np.matmul(w2.T, g[a:b]), grad_padded, *geometry)
@@ -227,8 +235,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Pa
         grad_input = grad_weight = grad_bias = None
         if grad_x is not None:
             grad_input = grad_x[0] if unbatched else grad_x
-        if grad_w is not None:
-            grad_weight = grad_w.sum(axis=0).reshape(weight.shape)
+        if grad_wt is not None:
+            grad_weight = np.ascontiguousarray(grad_wt.sum(axis=0).T).reshape(weight.shape)
         if bias is not None and bias.requires_grad:
             grad_bias = g.sum(axis=(0, 2))
         return (grad_input, grad_weight) if bias is None else (grad_input, grad_weight, grad_bias)
