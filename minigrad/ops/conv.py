@@ -31,8 +31,8 @@ The weight gradient is computed transposed, :math:`(\partial L/\partial W)^\top 
 (:math:`C k_h k_w \times O`), and transposed once at the end: the same sums of products, but OpenBLAS
 runs this shape faster than :math:`G_n X_n^\top`, whose few rows (:math:`O`, 16 to 64 in the course's
 ResNet) use its kernel poorly. By hand, one thread, 7 images: 1.3 to 1.9 times the GFLOPS on the ResNet's
-3×3 layers; in its training step, computing :math:`G_n X_n^\top` made the step 1.07 times as long
-(``benchmarks/results/step_ab_conv_weight_grad.md``).
+3×3 layers. In its training step, computing :math:`G_n X_n^\top` made the step 1.09 times as long (32
+rounds, quartiles 1.00 to 1.15: ``benchmarks/results/step_ab_conv_weight_grad.md``).
 
 **Layout.** The columns are kept per image, (N, C k_h k_w, O_H O_W), rather than as one tall matrix
 (N O_H O_W, C k_h k_w). The tall matrix makes the forward a single product, but its result is NHWC and must
