@@ -38,10 +38,11 @@ from minigrad.kernels.loops import CONTRACT, EXPENSIVE, REASSOCIATE, choose, ite
 # function call and no reference counting of its views, which for rows of 12 to 128 elements (attention)
 # cost more than the arithmetic (measured: the backward 1.4-1.9x faster, the forward 1.2-1.3x, with the
 # maximum below). Pasted code takes its caller's fastmath flags, so the bodies ask for REASSOCIATE: the
-# float64 sums vectorise. The cross-entropy bodies keep the flags their row functions had (none forward,
-# CONTRACT backward), so the loss rounds as before. The float32 results are bit for bit those of separate
-# functions, except the log-softmax backward, whose g - e^y * total became one fused multiply-add (one
-# rounding fewer).
+# float64 sums vectorise. The cross-entropy backward, which only writes, asks for CONTRACT alone. Its
+# forward sums the exponentials without storing them, and without REASSOCIATE that loop stayed scalar,
+# exponentials included. By hand, 2 cores, forward: 0.90 ms before, 0.21 ms after on a GPT step's 2,048 x 103
+# logits (PyTorch 0.26 ms), and 22.0 ms before, 4.9 ms after on 256 x 50,257, GPT-2's vocabulary (PyTorch
+# 18.7 ms).
 
 @pasted
 def _row_max(row):
@@ -203,7 +204,7 @@ def _cross_entropy_backward_row(row, target, smoothing, biggest, log_norm, scale
 
 # --- the loops over all rows ------------------------------------------------------------------------------
 
-@per_item
+@per_item(fastmath=REASSOCIATE)
 def _cross_entropy(i, x, target, ignore_index, smoothing, loss, row_max, log_norm):
     if target[i] == ignore_index:
         loss[i] = 0.0
