@@ -30,9 +30,11 @@ cropping the padding off gives :math:`\partial L/\partial x`.
 The weight gradient is computed transposed, :math:`(\partial L/\partial W)^\top = \sum_n X_n G_n^\top`
 (:math:`C k_h k_w \times O`), and transposed once at the end: the same sums of products, but OpenBLAS
 runs this shape faster than :math:`G_n X_n^\top`, whose few rows (:math:`O`, 16 to 64 in the course's
-ResNet) use its kernel poorly. By hand, one thread, 7 images: 1.3 to 1.9 times the GFLOPS on the ResNet's
-3×3 layers. In its training step, computing :math:`G_n X_n^\top` made the step 1.09 times as long (32
-rounds, quartiles 1.00 to 1.15: ``benchmarks/results/step_ab_conv_weight_grad.md``).
+ResNet) use its kernel poorly. Measured on a 2-core AVX-512 EPYC: with one thread and 7 images, 1.3 to 1.9
+times the GFLOPS on the ResNet's 3×3 layers (1.03 to 1.15 times with OpenBLAS's AVX2 kernels,
+``OPENBLAS_CORETYPE=Haswell``), and the ResNet's convolutions forward and backward 1.14 times as fast (1.03
+with the AVX2 kernels), all by hand; computing :math:`G_n X_n^\top` made its training step 1.09 times as
+long (32 rounds, quartiles 1.00 to 1.15: ``benchmarks/results/step_ab_conv_weight_grad.md``).
 
 **Layout.** The columns are kept per image, (N, C k_h k_w, O_H O_W), rather than as one tall matrix
 (N O_H O_W, C k_h k_w). The tall matrix makes the forward a single product, but its result is NHWC and must
