@@ -87,8 +87,8 @@ def copy(array: np.ndarray) -> np.ndarray:
     block per thread, and the blocks are copied at once."""
     out = np.empty_like(array)
     count = min(numba.get_num_threads(), out.nbytes // MIN_BYTES_PER_COPY_BLOCK)
-    axis = next((k for k, size in enumerate(array.shape) if size >= count), None)
-    if count < 2 or axis is None:
+    axis = next((k for k, size in enumerate(array.shape) if size >= count), None) if count >= 2 else None
+    if axis is None:
         np.copyto(out, array)
         return out
 
