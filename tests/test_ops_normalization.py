@@ -102,6 +102,33 @@ def test_serial_and_parallel_kernels_agree_with_reference(parallel, center):
     np.testing.assert_allclose(db_other, db, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_backward_without_parameter_gradients_gives_the_same_input_gradient(parallel):
+    rng = np.random.default_rng(4)
+    x, g, w = rng.standard_normal((37, 29)), rng.standard_normal((37, 29)), rng.standard_normal(29)
+    _, mean, rstd = kernels.norm_forward(x, w, np.zeros(29), True, 1e-5)
+    dx, dw, db = kernels.norm_backward(x, g, w, mean, rstd, True, parallel=parallel)
+    dx_only, no_dw, no_db = kernels.norm_backward(x, g, w, mean, rstd, True, parallel=parallel,
+                                                  param_grads=False)
+    np.testing.assert_allclose(dx_only, dx, rtol=1e-12, atol=1e-14)  # (the loops may sum in other orders)
+    assert no_dw is None and no_db is None and dw.shape == db.shape == (29,)
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "rms_norm"])
+def test_frozen_weight_gets_no_gradient_and_the_input_gradient_is_unchanged(op):
+    rng = np.random.default_rng(5)
+    x_data, w_data, g = (rng.standard_normal(shape).astype(np.float32) for shape in ((4, 6), (6,), (4, 6)))
+    function = layer_norm if op == "layer_norm" else rms_norm
+    grads = {}
+    for frozen in (False, True):
+        x = minigrad.tensor(x_data, requires_grad=True)
+        w = minigrad.tensor(w_data, requires_grad=not frozen)
+        function(x, 6, w, eps=1e-5).backward(minigrad.tensor(g))
+        grads[frozen] = x.grad.data
+        assert (w.grad is None) == frozen
+    np.testing.assert_array_equal(grads[True], grads[False])
+
+
 def test_large_mean_small_spread_float32():
     """Rows with mean 1e4 and std 1: E[x^2] - E[x]^2 in float32 would be off by about 6 in the variance."""
     rng = np.random.default_rng(7)

@@ -26,7 +26,10 @@ row's input gradient is
 
 (derived in the ops module); RMS norm drops the middle term. Two dot products per row, then one pass
 writing the gradient — no intermediate arrays. ``dw = sum over rows of g * x_hat`` and ``db = sum of g``
-are accumulated per *chunk* of rows in float64, and the chunks summed afterwards (see :data:`CHUNKS`).
+are accumulated per *chunk* of rows in float64, and the chunks summed afterwards (see :data:`CHUNKS`) —
+only when they are asked for, as PyTorch's backward also skips them: without a weight and bias (or with
+frozen ones) they would add two float64 read-modify-writes per element to a kernel that otherwise only
+reads (on 4096 x 1024 float32, 2 cores: 1.39 against 2.25 ms, medians of 40 interleaved rounds, by hand).
 
 **Batch norm** shares its statistics across rows instead: viewed as (N·C, L) — one row per channel of one
 sample, L its spatial positions — the rows of channel c are rows c, C + c, 2C + c, ... The kernels here
@@ -82,17 +85,18 @@ def _forward_row(row, weight, bias, center, eps, out):
 
 
 @pasted
-def _backward_row(row, g, weight, mean, rstd, center, out, dw, db):
+def _backward_row(row, g, weight, mean, rstd, center, param_grads, out, dw, db):
     n = row.size
     sum_h = 0.0
     sum_hx = 0.0
-    for j in range(n):
+    for j in range(n):  # (the test of param_grads is hoisted out of the loop by the compiler)
         x_hat = (np.float64(row[j]) - mean) * rstd
         h = np.float64(g[j]) * weight[j]
         sum_h += h
         sum_hx += h * x_hat
-        dw[j] += g[j] * x_hat
-        db[j] += g[j]
+        if param_grads:
+            dw[j] += g[j] * x_hat
+            db[j] += g[j]
     mean_h = sum_h / n if center else 0.0
     mean_hx = sum_hx / n
     for j in range(n):
@@ -106,10 +110,10 @@ def _forward(i, x, weight, bias, center, eps, out, mean, rstd):
 
 
 @per_item(fastmath=REASSOCIATE)
-def _backward_chunk(chunk, x, g, weight, mean, rstd, center, out, dw, db):
+def _backward_chunk(chunk, x, g, weight, mean, rstd, center, param_grads, out, dw, db):
     rows, chunks = x.shape[0], dw.shape[0]
     for i in range(chunk * rows // chunks, (chunk + 1) * rows // chunks):
-        _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, out[i], dw[chunk], db[chunk])
+        _backward_row(x[i], g[i], weight, mean[i], rstd[i], center, param_grads, out[i], dw[chunk], db[chunk])
 
 
 FORWARD = item_loops(_forward, TRANSCENDENTAL, fastmath=REASSOCIATE)  # measured: minigrad/kernels/loops.py
@@ -132,21 +136,22 @@ def norm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, center: bo
 
 
 def norm_backward(x: np.ndarray, g: np.ndarray, weight: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
-                  center: bool, parallel: bool | None = None, out: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  center: bool, parallel: bool | None = None, out: np.ndarray | None = None,
+                  param_grads: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Gradients ``(dx, dweight, dbias)`` of :func:`norm_forward` for the output gradient ``g``; ``dx`` is
     written into ``out`` when given.
 
-    ``dx`` has ``x``'s dtype; ``dweight`` and ``dbias`` are float64 sums over the rows.
+    ``dx`` has ``x``'s dtype; ``dweight`` and ``dbias`` are float64 sums over the rows, or None when
+    ``param_grads`` is False (then they are not computed).
     """
     out = np.empty_like(x) if out is None else out
     chunks = max(min(CHUNKS, x.shape[0]), 1)
-    dw = np.zeros((chunks, x.shape[1]))
-    db = np.zeros((chunks, x.shape[1]))
+    dw = np.zeros((chunks, x.shape[1] if param_grads else 0))
+    db = np.zeros_like(dw)
     if x.size:
         run = choose(BACKWARD, x.size, chunks, parallel)
-        run(chunks, x, g, weight, mean, rstd, center, out, dw, db)
-    return out, dw.sum(axis=0), db.sum(axis=0)
+        run(chunks, x, g, weight, mean, rstd, center, param_grads, out, dw, db)
+    return (out, dw.sum(axis=0), db.sum(axis=0)) if param_grads else (out, None, None)
 
 
 # --- batch norm: one row per (sample, channel) ------------------------------------------------------------

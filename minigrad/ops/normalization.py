@@ -86,12 +86,14 @@ def _fused_norm(op: str, x: Tensor, shape: tuple[int, ...], rows: int, n: int, w
     def backward(g):
         g_rows = np.ascontiguousarray(g, dtype=x.dtype).reshape(rows, n)
         dx = np.empty(x.shape, x.dtype)  # an array of its own, not a view: a leaf's .grad takes it uncopied
-        _, dw, db = kernels.norm_backward(x_rows, g_rows, w, mean, rstd, center, out=dx.reshape(rows, n))
+        param_grads = any(p.requires_grad for p in params)
+        _, dw, db = kernels.norm_backward(x_rows, g_rows, w, mean, rstd, center, out=dx.reshape(rows, n),
+                                          param_grads=param_grads)
         grads = [dx]
         if weight is not None:
-            grads.append(dw.astype(x.dtype).reshape(shape))
+            grads.append(dw.astype(x.dtype).reshape(shape) if param_grads else None)
         if bias is not None:
-            grads.append(db.astype(x.dtype).reshape(shape))
+            grads.append(db.astype(x.dtype).reshape(shape) if param_grads else None)
         return tuple(grads)
 
     return make_result(out.reshape(x.shape), (x, *params), backward, name)
