@@ -7,6 +7,8 @@ Work, all float32 and on the same input arrays for every side:
   ``requires_grad`` (the graph is recorded), and forward + backward, each against the memory-bandwidth
   floor measured in the same run (the time to copy the same bytes: read N*4 and write N*4);
 - ``x.sum(dim=1)`` and ``x.softmax(dim=-1)`` over the rows of a matrix;
+- ``cross_entropy`` (mean over the rows) on the logits of the course's GPT step (2,048 positions x 103
+  characters) and of GPT-2's vocabulary (256 x 50,257), forward and forward + backward;
 - ``a + b`` on 1-element tensors with and without ``requires_grad``: the per-operation dispatch overhead;
 - start-up, in fresh processes: ``import`` times, and the first call of every op with an empty Numba cache
   (cold compile) and with a warm one.
@@ -68,9 +70,10 @@ SIDES = ("minigrad", "numpy", "torch")
 FORWARD, FORWARD_GRAD, FORWARD_BACKWARD = "forward", "forward, requires_grad", "forward+backward"
 
 FULL = {"matmul": [256, 512, 1024, 2048], "elementwise": [1_000_000, 10_000_000], "rows": (4096, 1024),
-        "repeats": 15, "warmup_s": 0.2, "min_sample_s": 0.02, "startup_runs": 5}
+        "losses": [(2048, 103), (256, 50257)], "repeats": 15, "warmup_s": 0.2, "min_sample_s": 0.02,
+        "startup_runs": 5}
 QUICK = {"matmul": [64, 128], "elementwise": [10_000, 100_000], "rows": (256, 128),
-         "repeats": 5, "warmup_s": 0.01, "min_sample_s": 0.002, "startup_runs": 2}
+         "losses": [(64, 103)], "repeats": 5, "warmup_s": 0.01, "min_sample_s": 0.002, "startup_runs": 2}
 
 # The issue's targets. Each is a ratio measured in one run, oriented so that "ratio >= threshold" passes.
 MATMUL_VS_NUMPY = 0.95
@@ -170,7 +173,7 @@ def other_load(before: tuple | None, after: tuple | None) -> float | None:
 class Work:
     """One piece of work and the callable that does it on each side (same inputs, same dtype)."""
 
-    group: str  # matmul | elementwise | rows | dispatch | copy
+    group: str  # matmul | elementwise | rows | loss | dispatch | copy
     name: str
     variant: str
     size: int | list[int]
@@ -368,6 +371,34 @@ def rows_work(shape: tuple[int, int], torch) -> list[Work]:
             seed = rng.standard_normal(shape[:1] if name.startswith("sum") else shape, dtype=np.float32)
             works.append(Work("rows", name, variant, list(shape), x.size,
                               sides_for(variant, by_side, x, seed, torch), rtol=1e-3, atol=1e-3))
+    return works
+
+
+def numpy_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The mean over the rows of logsumexp(row) - row[target], in float64 as minigrad's kernel sums."""
+    x = logits.astype(np.float64)
+    top = x.max(axis=1)
+    logsumexp = top + np.log(np.exp(x - top[:, None]).sum(axis=1))
+    return np.float32(np.mean(logsumexp - x[np.arange(len(x)), targets]))
+
+
+def loss_work(shapes: list[tuple[int, int]], torch) -> list[Work]:
+    """Cross-entropy of (rows x classes) logits against random targets: the loss of every model's step."""
+    import minigrad
+    import minigrad.nn.functional as F
+
+    rng = np.random.default_rng(4)
+    works = []
+    for rows, classes in shapes:
+        x = rng.standard_normal((rows, classes), dtype=np.float32)
+        targets = rng.integers(0, classes, rows)
+        by_side = {"minigrad": partial(F.cross_entropy, target=minigrad.tensor(targets)),
+                   "numpy": partial(numpy_cross_entropy, targets=targets)}
+        if torch is not None:
+            by_side["torch"] = partial(torch.nn.functional.cross_entropy, target=torch.from_numpy(targets))
+        for variant in (FORWARD, FORWARD_BACKWARD):
+            sides = sides_for(variant, by_side, x, np.array(1.0, np.float32), torch)
+            works.append(Work("loss", "cross_entropy", variant, [rows, classes], x.size, sides))
     return works
 
 
@@ -706,7 +737,7 @@ def render(results: dict) -> str:
               "In the tables below, `vs NumPy` and `vs PyTorch` are ratios of the same kind. `others`: cores "
               f"that other processes used while that row was measured (bold from {BUSY_CORES}: unreliable)."]
     lines += render_matmul(results) + render_bandwidth(results) + render_elementwise(results)
-    lines += render_rows(results) + render_dispatch(results)
+    lines += render_rows(results) + render_loss(results) + render_dispatch(results)
     if results.get("startup"):
         lines += render_startup(results["startup"])
     elif results.get("startup_error"):
@@ -780,6 +811,15 @@ def render_rows(results: dict) -> list[str]:
     return ["", f"#### Over the rows of a {shape} matrix", "", *table(header, rows)]
 
 
+def render_loss(results: dict) -> list[str]:
+    rows = [[" x ".join(map(str, e["size"])), e["variant"], *side_cells(e), *comparison_cells(e)]
+            for e in entries(results, "loss")]
+    if not rows:  # (a run from before this table)
+        return []
+    header = ["logits", "work", "minigrad", "NumPy", "PyTorch", "vs NumPy", "vs PyTorch", "others"]
+    return ["", "#### `cross_entropy` (mean over the rows, random targets)", "", *table(header, rows)]
+
+
 def render_dispatch(results: dict) -> list[str]:
     rows = [[e["variant"], *side_cells(e), *comparison_cells(e)] for e in entries(results, "dispatch")]
     header = ["work", "minigrad", "NumPy", "PyTorch", "vs NumPy", "vs PyTorch", "others"]
@@ -832,7 +872,7 @@ def measure(args: argparse.Namespace) -> dict:
         + ([f"PyTorch {torch.__version__}"] if torch else []),
         "torch_absent": torch_absent,
         "settings": {k: settings[k] for k in ("repeats", "warmup_s", "min_sample_s", "startup_runs")},
-        "sizes": {k: settings[k] for k in ("matmul", "elementwise", "rows")},
+        "sizes": {k: settings[k] for k in ("matmul", "elementwise", "rows", "losses")},
         "call_overhead_s": time_interleaved({"empty": lambda: None}, 5, 0.01, 0.01)["empty"]["median_s"],
         "bandwidth": {}, "work": [],
     }
@@ -841,7 +881,8 @@ def measure(args: argparse.Namespace) -> dict:
     with ThreadPoolExecutor(args.threads) as pool:
         works = [copy_work(n, args.threads, pool, torch) for n in settings["elementwise"]]
         works += matmul_work(settings["matmul"], torch) + elementwise_work(settings["elementwise"], torch)
-        works += rows_work(settings["rows"], torch) + dispatch_work(torch)
+        works += rows_work(settings["rows"], torch) + loss_work(settings["losses"], torch)
+        works += dispatch_work(torch)
         # PyTorch's import leaves millions of objects to the garbage collector: a full collection inside a
         # sample would cost whichever side triggered it ~0.3 s. Frozen objects are never scanned.
         gc.collect()
