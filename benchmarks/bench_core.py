@@ -379,7 +379,7 @@ def numpy_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     x = logits.astype(np.float64)
     top = x.max(axis=1)
     logsumexp = top + np.log(np.exp(x - top[:, None]).sum(axis=1))
-    return np.float32(np.mean(logsumexp - x[np.arange(len(x)), targets]))
+    return np.asarray(np.mean(logsumexp - x[np.arange(len(x)), targets]), dtype=np.float32)
 
 
 def loss_work(shapes: list[tuple[int, int]], torch) -> list[Work]:
